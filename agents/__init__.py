@@ -1,0 +1,1 @@
+"""SB3 training, evaluation and executors."""

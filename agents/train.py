@@ -1,0 +1,253 @@
+"""SB3 PPO training on an env mixture and evaluation on the unmodified target.
+
+One `Trainer` lives for a whole run: the policy keeps learning across cycles (that is what a curriculum is),
+and only the mixture its vectorised envs sample from changes between cycles.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from gymsmith.agents.policies import policy_for
+from gymsmith.envs.mixture import MixtureEnv, make_source_env
+from gymsmith.schemas import EnvMixture, EvalResult, MixtureEntry, Stat, TargetEnv, TrainResult
+
+#: PPO settings that learn MiniGrid DoorKey on small budgets (close to rl-starter-files' defaults).
+DEFAULT_PPO: dict[str, Any] = {
+    "n_steps": 128,
+    "batch_size": 256,
+    "n_epochs": 4,
+    "learning_rate": 7e-4,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "ent_coef": 0.01,
+    "clip_range": 0.2,
+    "max_grad_norm": 0.5,
+}
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` means CUDA when present; an explicit ``cuda`` without a GPU is an error, not a silent CPU run."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but torch sees no CUDA device")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda[:N], not {device!r}")
+    return device
+
+
+def configure_threads(n_envs_processes: int = 1) -> None:
+    """Leave cores to env worker processes: small policies gain nothing from many torch threads."""
+    cores = os.cpu_count() or 1
+    torch.set_num_threads(max(1, min(4, cores // max(1, n_envs_processes))))
+
+
+def target_mixture(env_id: str) -> EnvMixture:
+    return EnvMixture(entries=[MixtureEntry(source=TargetEnv(env_id=env_id), weight=1.0)])
+
+
+@dataclass
+class EpisodeLog:
+    """Finished training episodes of one cycle: what curricula and feedback need from training."""
+
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    level_seeds: list[int] = field(default_factory=list)
+    successes: list[bool] = field(default_factory=list)
+    events: list[set[str]] = field(default_factory=list)
+    components: dict[str, list[float]] = field(default_factory=dict)
+
+
+class _CycleCallback(BaseCallback):
+    """Collects per-episode stats from infos and drives the progress display."""
+
+    def __init__(self, log: EpisodeLog, n_envs: int, on_step: Callable[[int], None] | None) -> None:
+        super().__init__()
+        self.log = log
+        self._ret = np.zeros(n_envs)
+        self._len = np.zeros(n_envs, dtype=int)
+        self._events: list[set[str]] = [set() for _ in range(n_envs)]
+        self._progress = on_step
+
+    def _on_step(self) -> bool:  # type: ignore[override]
+        rewards = self.locals["rewards"]
+        dones = self.locals["dones"]
+        infos = self.locals["infos"]
+        self._ret += rewards
+        self._len += 1
+        for i, info in enumerate(infos):
+            self._events[i].update(info.get("events", ()))
+            for name, value in info.get("reward_components", {}).items():
+                self.log.components.setdefault(name, []).append(float(value))
+            if dones[i]:
+                self.log.returns.append(float(self._ret[i]))
+                self.log.lengths.append(int(self._len[i]))
+                self.log.sources.append(int(info.get("source", 0)))
+                self.log.level_seeds.append(int(info.get("level_seed", -1)))
+                self.log.events.append(self._events[i])
+                self.log.successes.append("reached_goal" in self._events[i])
+                self._ret[i], self._len[i], self._events[i] = 0.0, 0, set()
+        if self._progress is not None:
+            self._progress(self.training_env.num_envs)
+        return True
+
+
+class Trainer:
+    """PPO on a mixture; the target env fixes the observation/action spaces for every cycle."""
+
+    def __init__(
+        self,
+        target_env: str,
+        n_envs: int = 8,
+        seed: int = 0,
+        device: str = "auto",
+        vec: str = "dummy",
+        ppo_kwargs: dict[str, Any] | None = None,
+        tensorboard_dir: str | None = None,
+    ) -> None:
+        self.target_env = target_env
+        self.n_envs = n_envs
+        self.seed = seed
+        self.device = resolve_device(device)
+        self.vec = vec
+        mixture = target_mixture(target_env)
+        self.vec_env = self._make_vec(mixture)
+        policy, policy_kwargs = policy_for(self.vec_env.observation_space)
+        kwargs = {**DEFAULT_PPO, **(ppo_kwargs or {})}
+        configure_threads(n_envs if vec == "subproc" else 1)
+        self.model = PPO(
+            policy,
+            self.vec_env,
+            policy_kwargs=policy_kwargs,
+            seed=seed,
+            device=self.device,
+            verbose=0,
+            tensorboard_log=tensorboard_dir,
+            **kwargs,
+        )
+        self.total_steps = 0
+
+    def _make_vec(self, mixture: EnvMixture) -> VecEnv:
+        payload = mixture.model_dump(mode="json")
+        fns = [lambda i=i: MixtureEnv(payload, seed=self.seed * 1000 + i) for i in range(self.n_envs)]
+        if self.vec == "subproc":
+            return SubprocVecEnv(fns, start_method="forkserver")
+        if self.vec != "dummy":
+            raise ValueError(f"vec must be dummy or subproc, not {self.vec!r}")
+        return DummyVecEnv(fns)
+
+    def set_mixture(self, mixture: EnvMixture) -> None:
+        env = self.model.get_env()  # SB3's wrapped view (image transposition) of self.vec_env
+        env.env_method("set_mixture", mixture)
+        # episodes in flight belong to the old mixture: start the next rollout on the new one
+        self.model._last_obs = env.reset()  # type: ignore[assignment]
+        self.model._last_episode_starts = np.ones((self.n_envs,), dtype=bool)
+
+    def train(
+        self, mixture: EnvMixture, steps: int, on_step: Callable[[int], None] | None = None
+    ) -> tuple[TrainResult, EpisodeLog]:
+        self.set_mixture(mixture)
+        log = EpisodeLog()
+        start = time.perf_counter()
+        before = self.model.num_timesteps
+        self.model.learn(
+            total_timesteps=steps,
+            reset_num_timesteps=False,
+            callback=_CycleCallback(log, self.n_envs, on_step),
+            tb_log_name="ppo",
+        )
+        done = self.model.num_timesteps - before
+        self.total_steps += done
+        wall = time.perf_counter() - start
+        result = TrainResult(
+            steps=done,
+            wall_time_s=wall,
+            steps_per_s=done / max(wall, 1e-9),
+            device=self.device,
+            episode_returns=Stat.of(log.returns) if log.returns else None,
+            reward_components={k: Stat.of(v) for k, v in log.components.items()},
+        )
+        return result, log
+
+    def evaluate(self, episodes: int = 50, seed: int = 10_000, skills: list[str] | None = None) -> EvalResult:
+        return evaluate(self.model, self.target_env, episodes=episodes, seed=seed, skills=skills)
+
+    def save(self, path: str | Path) -> str:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(str(path))
+        return str(path.with_suffix(".zip")) if path.suffix != ".zip" else str(path)
+
+    def load(self, path: str | Path) -> None:
+        self.model = PPO.load(str(path), env=self.vec_env, device=self.device)
+
+    def close(self) -> None:
+        self.vec_env.close()
+
+
+def evaluate(
+    model: PPO, env_id: str, episodes: int = 50, seed: int = 10_000, skills: list[str] | None = None, n_envs: int = 8
+) -> EvalResult:
+    """Success rate and per-skill success on the unmodified target, over fixed seeds for comparability.
+
+    Actions are sampled (not argmax): greedy MiniGrid policies tend to loop in place, which would measure the
+    evaluation protocol rather than what the agent learned.
+    """
+    n_envs = min(n_envs, episodes)
+    envs = [make_source_env(TargetEnv(env_id=env_id)) for _ in range(n_envs)]
+    seeds = iter(range(seed, seed + episodes))
+    obs_list, active = [], []
+    for env in envs:
+        s = next(seeds, None)
+        active.append(s is not None)
+        obs_list.append(env.reset(seed=s)[0] if s is not None else None)
+    returns, lengths, events = [], [], []
+    ep_ret = [0.0] * n_envs
+    ep_len = [0] * n_envs
+    ep_events: list[set[str]] = [set() for _ in range(n_envs)]
+    while any(active):
+        idx = [i for i in range(n_envs) if active[i]]
+        batch = np.stack([obs_list[i] for i in idx])
+        actions, _ = model.predict(batch, deterministic=False)
+        for j, i in enumerate(idx):
+            obs, reward, terminated, truncated, info = envs[i].step(int(actions[j]))
+            ep_ret[i] += float(reward)
+            ep_len[i] += 1
+            ep_events[i].update(info.get("events", ()))
+            obs_list[i] = obs
+            if terminated or truncated:
+                returns.append(ep_ret[i])
+                lengths.append(ep_len[i])
+                events.append(ep_events[i] | ({"success"} if reward > 0 else set()))
+                ep_ret[i], ep_len[i], ep_events[i] = 0.0, 0, set()
+                s = next(seeds, None)
+                if s is None:
+                    active[i] = False
+                else:
+                    obs_list[i] = envs[i].reset(seed=s)[0]
+    for env in envs:
+        env.close()
+    names = skills or []
+    skill_stats = {name: Stat.of([float(name in ev) for ev in events]) for name in names}
+    success = [float("reached_goal" in ev or "success" in ev) for ev in events]
+    return EvalResult(
+        env_id=env_id,
+        episodes=len(returns),
+        success_rate=float(np.mean(success)) if success else 0.0,
+        mean_return=float(np.mean(returns)) if returns else 0.0,
+        mean_length=float(np.mean(lengths)) if lengths else 0.0,
+        skills=skill_stats,
+    )

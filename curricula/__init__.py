@@ -1,0 +1,1 @@
+"""The cycle driver, curriculum strategies and the run store."""

@@ -1,0 +1,5 @@
+"""Configurable environment families and the wrappers every gymsmith env shares."""
+
+from gymsmith.envs.minigrid_family import register as _register_minigrid
+
+_register_minigrid()

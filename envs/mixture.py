@@ -1,0 +1,115 @@
+"""One Gymnasium env that trains on a weighted mixture of sources, re-sampled at every episode reset.
+
+Sampling per episode (rather than pinning each vector slot to one source) keeps the mixture ratio exact in
+expectation whatever the number of envs, and lets level-replay curricula (PLR) choose exact level seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from gymsmith.schemas import (
+    CrafterWorldSpec,
+    EnvMixture,
+    GymKwargsSpec,
+    MiniGridLevelSpec,
+    MixtureEntry,
+    TargetEnv,
+)
+
+#: Builders for non-MiniGrid families register here (keeps this module free of optional imports).
+FAMILY_BUILDERS: dict[str, Callable[[Any], gym.Env]] = {}
+
+
+def is_minigrid_id(env_id: str) -> bool:
+    return env_id.startswith("MiniGrid-") or env_id.startswith("BabyAI-")
+
+
+def make_source_env(source: Any, render_mode: str | None = None) -> gym.Env:
+    """Build the env for one mixture source with gymsmith's shared observation/info convention."""
+    from gymsmith.envs.minigrid_family import make_generated, wrap_minigrid
+
+    if isinstance(source, MiniGridLevelSpec):
+        return make_generated(source, render_mode=render_mode)
+    if isinstance(source, TargetEnv):
+        if is_minigrid_id(source.env_id):
+            return wrap_minigrid(gym.make(source.env_id, render_mode=render_mode))
+        if source.env_id in FAMILY_BUILDERS:
+            return FAMILY_BUILDERS[source.env_id](None)
+        return gym.make(source.env_id, render_mode=render_mode)
+    if isinstance(source, CrafterWorldSpec):
+        if "crafter" not in FAMILY_BUILDERS:
+            from gymsmith.envs import crafter_family  # noqa: F401  (registers its builder)
+        return FAMILY_BUILDERS["crafter"](source)
+    if isinstance(source, GymKwargsSpec):
+        env = gym.make(source.env_id, render_mode=render_mode, **source.kwargs)
+        return wrap_minigrid(env) if is_minigrid_id(source.env_id) else env
+    raise TypeError(f"unknown mixture source {type(source).__name__}")
+
+
+class MixtureEnv(gym.Env):
+    """Samples a source per episode; spaces come from the first source, all sources must agree."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, mixture: EnvMixture | dict[str, Any], seed: int | None = None) -> None:
+        self.mixture = mixture if isinstance(mixture, EnvMixture) else EnvMixture.model_validate(mixture)
+        self._probs = np.asarray(self.mixture.probabilities())
+        self._envs: dict[int, gym.Env] = {}
+        first = self._env(0)
+        self.observation_space = first.observation_space
+        self.action_space = first.action_space
+        self._rng = np.random.default_rng(seed)
+        self._active = 0
+        self.current_level: tuple[int, int] = (0, 0)
+
+    def _env(self, index: int) -> gym.Env:
+        if index not in self._envs:
+            env = make_source_env(self.mixture.entries[index].source)
+            if self._envs:
+                ref = self._envs[min(self._envs)]
+                if env.observation_space != ref.observation_space or env.action_space != ref.action_space:
+                    raise ValueError(
+                        f"mixture source {index} has spaces {env.observation_space}/{env.action_space}, "
+                        f"others have {ref.observation_space}/{ref.action_space}"
+                    )
+            self._envs[index] = env
+        return self._envs[index]
+
+    def set_mixture(self, mixture: EnvMixture) -> None:
+        """Swap the mixture between cycles without rebuilding worker processes."""
+        for env in self._envs.values():
+            env.close()
+        self.mixture = mixture
+        self._probs = np.asarray(mixture.probabilities())
+        self._envs = {}
+        self._env(0)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self._active = int(self._rng.choice(len(self._probs), p=self._probs))
+        entry: MixtureEntry = self.mixture.entries[self._active]
+        level_seed = int(self._rng.choice(entry.seeds)) if entry.seeds else int(self._rng.integers(2**31 - 1))
+        self.current_level = (self._active, level_seed)
+        obs, info = self._env(self._active).reset(seed=level_seed, options=options)
+        info["source"] = self._active
+        info["level_seed"] = level_seed
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self._envs[self._active].step(action)
+        info["source"] = self._active
+        info["level_seed"] = self.current_level[1]
+        return obs, float(reward), terminated, truncated, info
+
+    def render(self) -> Any:
+        return self._envs[self._active].render()
+
+    def close(self) -> None:
+        for env in self._envs.values():
+            env.close()

@@ -1,0 +1,1 @@
+"""LLM backends, the proposer, output repair and the verifier."""
