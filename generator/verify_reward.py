@@ -1,0 +1,624 @@
+"""Layered verification of reward programs; every rejection names its layer and says why, in words an LLM can
+act on.
+
+Layers, in order (each assumes the previous passed, so the first failure ends the run):
+
+* ``static``: size, parse, AST allow-list, names/attributes/argument writes, then RestrictedPython;
+* ``isolation``: load and run on a few transitions in the `Sandbox` — timeouts, memory, recursion, blocked
+  system calls and runtime guard hits end here;
+* ``smoke``: all recorded random-policy transitions, twice: finite, typed, bounded, deterministic, cheap;
+* ``hack``: returns of do-nothing and random episodes against scripted task-solving episodes; a reward that
+  pays more for idling than for solving (or cannot tell them apart) teaches the wrong thing.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import functools
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from gymsmith.generator.sandbox import (
+    _ALLOWED_ATTRS,
+    SAFE_BUILTIN_NAMES,
+    SAFE_MATH_NAMES,
+    ProgramCompileError,
+    Sandbox,
+    SandboxError,
+    compile_program,
+    encode_row,
+)
+from gymsmith.schemas import DEFAULT_TARGET, Rejection, RewardProgram, Verdict
+
+# ------------------------------------------------------------------------------------------ static layer
+
+MAX_SOURCE_CHARS = 8000
+MAX_AST_NODES = 3000
+REWARD_PARAMS = 5
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign, ast.AugAssign, ast.If,
+    ast.For, ast.While, ast.Break, ast.Continue, ast.Pass, ast.Expr, ast.BoolOp, ast.BinOp, ast.UnaryOp,
+    ast.Compare, ast.Call, ast.IfExp, ast.Dict, ast.List, ast.Tuple, ast.Constant, ast.Name, ast.Load,
+    ast.Store, ast.Attribute, ast.Subscript, ast.Slice, ast.ListComp, ast.DictComp, ast.GeneratorExp,
+    ast.comprehension, ast.keyword, ast.Lambda, ast.Starred, ast.JoinedStr, ast.FormattedValue,
+    ast.boolop, ast.unaryop, ast.cmpop, ast.operator,
+)  # fmt: skip
+
+#: Why each construct is refused, in the words the LLM will read in the repair prompt.
+_NODE_REASONS: dict[type[ast.AST], str] = {
+    ast.Import: "import statements are not allowed; `math` and the helpers are already available",
+    ast.ImportFrom: "import statements are not allowed; `math` and the helpers are already available",
+    ast.ClassDef: "class definitions are not allowed; use plain functions",
+    ast.Try: "try/except is not allowed; write code that cannot raise",
+    ast.Raise: "raise is not allowed",
+    ast.With: "with-statements are not allowed",
+    ast.Global: "global/nonlocal state is not allowed; reward programs must be pure functions",
+    ast.Nonlocal: "global/nonlocal state is not allowed; reward programs must be pure functions",
+    ast.Delete: "del is not allowed",
+    ast.Yield: "generators (yield) are not allowed",
+    ast.YieldFrom: "generators (yield) are not allowed",
+    ast.Await: "async code is not allowed",
+    ast.AsyncFunctionDef: "async code is not allowed",
+    ast.Set: "set literals are not allowed: their iteration order changes between processes",
+    ast.SetComp: "set comprehensions are not allowed: their iteration order changes between processes",
+    ast.NamedExpr: "the walrus operator is not allowed",
+    ast.Assert: "assert is not allowed",
+}
+
+FORBIDDEN_NAMES = frozenset(
+    {
+        "exec", "eval", "compile", "open", "getattr", "setattr", "delattr", "hasattr", "globals", "locals",
+        "vars", "breakpoint", "input", "print", "dir", "type", "object", "super", "help", "exit", "quit",
+        "memoryview", "bytearray", "bytes", "classmethod", "staticmethod", "property", "iter", "next", "id",
+        "hash", "format", "issubclass", "builtins", "os", "sys", "subprocess", "socket", "ctypes", "importlib",
+        "np", "numpy", "random", "time", "pickle", "marshal", "signal", "threading", "multiprocessing",
+    }
+)  # fmt: skip
+MUTATING_METHODS = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "update", "setdefault", "clear",
+     "popitem", "add", "discard"}  # fmt: skip
+)
+ALLOWED_ATTRIBUTES = frozenset().union(*_ALLOWED_ATTRS.values())
+PROVIDED_NAMES = frozenset(SAFE_BUILTIN_NAMES) | {"range", "clip", "sign", "math", "True", "False", "None"}
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def static_check(source: str) -> list[str]:
+    """Every reason the source is refused before it runs (empty list: it may go on to RestrictedPython)."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return [f"the program is {len(source)} characters; the limit is {MAX_SOURCE_CHARS}"]
+    try:
+        tree = ast.parse(source, filename="<reward_program>")
+    except SyntaxError as exc:
+        return [f"line {exc.lineno}: syntax error: {exc.msg}"]
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_AST_NODES:
+        return [f"the program has {len(nodes)} syntax nodes; the limit is {MAX_AST_NODES}"]
+    reasons: list[str] = []
+
+    def refuse(node: ast.AST, why: str) -> None:
+        line = getattr(node, "lineno", None)
+        text = f"line {line}: {why}" if line else why
+        if text not in reasons:
+            reasons.append(text)
+
+    # module shape: constants and function definitions only
+    reward_fn: ast.FunctionDef | None = None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef):
+            if stmt.name == "reward":
+                reward_fn = stmt
+        elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+            pass
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            pass  # docstring
+        else:
+            refuse(stmt, "only constants and function definitions may appear at module level")
+    if reward_fn is None:
+        reasons.append("the program must define `def reward(obs, action, next_obs, info, state)` at module level")
+    else:
+        args = reward_fn.args
+        if (
+            len(args.args) != REWARD_PARAMS
+            or args.posonlyargs
+            or args.vararg
+            or args.kwarg
+            or args.kwonlyargs
+            or args.defaults
+        ):
+            refuse(reward_fn, "reward must take exactly 5 plain parameters: (obs, action, next_obs, info, state)")
+    params = {a.arg for a in reward_fn.args.args} if reward_fn is not None else set()
+    known = PROVIDED_NAMES | _bound_names(tree)
+
+    for node in nodes:
+        reason = _NODE_REASONS.get(type(node))
+        if reason:
+            refuse(node, reason)
+            continue
+        if not isinstance(node, _ALLOWED_NODES):
+            refuse(node, f"{type(node).__name__} syntax is not allowed in reward programs")
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)) and getattr(node, "decorator_list", None):
+            refuse(node, "decorators are not allowed")
+        if isinstance(node, ast.Name):
+            if node.id.startswith("_"):
+                refuse(node, f"name {node.id!r} starts with an underscore; such names are reserved")
+            elif node.id in FORBIDDEN_NAMES:
+                refuse(node, f"{node.id!r} is not available to reward programs")
+            elif isinstance(node.ctx, ast.Load) and node.id not in known:
+                refuse(node, f"name {node.id!r} is not defined; available: math, {', '.join(sorted(PROVIDED_NAMES - {'math', 'True', 'False', 'None'}))}")
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("_"):
+                refuse(node, f"attribute {node.attr!r}: underscore (dunder) attributes are not allowed")
+            elif isinstance(node.ctx, ast.Store):
+                refuse(node, f"assigning to attribute {node.attr!r} is not allowed")
+            elif node.attr not in ALLOWED_ATTRIBUTES:
+                refuse(node, f"attribute {node.attr!r} is not available (allowed: math functions and "
+                             f"get/keys/values/items on mappings, list and str basics)")  # fmt: skip
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            if _root_name(node.value) in params:
+                refuse(node, f"writing into argument {_root_name(node.value)!r}: reward programs must not "
+                             "mutate their inputs")  # fmt: skip
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
+            if _root_name(node.target) in params:
+                refuse(node, f"writing into argument {_root_name(node.target)!r}: reward programs must not "
+                             "mutate their inputs")  # fmt: skip
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in MUTATING_METHODS and _root_name(node.func.value) in params:
+                refuse(node, f"calling .{node.func.attr}() on argument {_root_name(node.func.value)!r}: reward "
+                             "programs must not mutate their inputs")  # fmt: skip
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if "__" in node.value or "{0." in node.value or "{." in node.value:
+                refuse(node, "strings containing '__' or format-field attribute access are not allowed")
+        elif isinstance(node, ast.Assign) and reward_fn is not None:
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id == "reward" and node not in tree.body:
+                    refuse(node, "rebinding `reward` is not allowed")
+    return reasons
+
+
+def _static_layer(source: str) -> tuple[Any, list[str]]:
+    reasons = static_check(source)
+    if reasons:
+        return None, reasons
+    try:
+        return compile_program(source), []
+    except ProgramCompileError as exc:
+        return None, [f"RestrictedPython: {e}" for e in exc.errors]
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        return None, [f"the program could not be compiled: {type(exc).__name__}: {exc}"]
+
+
+# ----------------------------------------------------------------------------------------- transitions
+
+
+class Transition(TypedDict):
+    """One step as a reward program sees it (``state`` describes the episode *before* this step)."""
+
+    obs: dict[str, float]
+    action: int
+    next_obs: dict[str, float]
+    info: dict[str, Any]
+    state: dict[str, Any]
+
+
+Policy = Callable[[Any, random.Random], int]
+
+
+def random_policy(env: Any, rng: random.Random) -> int:
+    return rng.randrange(int(env.action_space.n))
+
+
+def noop_policy(env: Any, rng: random.Random) -> int:
+    """MiniGrid's `done` action changes nothing in DoorKey-like levels: the purest 'do nothing'."""
+    return 6
+
+
+_DIRS = ((1, 0), (0, 1), (-1, 0), (0, -1))  # MiniGrid agent_dir 0..3: right, down, left, up
+
+
+def doorkey_expert_policy(env: Any, rng: random.Random) -> int:
+    """Scripted solver: BFS to the key, pick it up, BFS to the door, open it, BFS to the goal.
+
+    Re-plans every step from the live grid, so it also solves generated levels (unlocked doors, no wall).
+    """
+    from minigrid.core.world_object import Door, Goal, Key
+
+    base = env.unwrapped
+    grid = base.grid
+    ax, ay = int(base.agent_pos[0]), int(base.agent_pos[1])
+    carrying = base.carrying
+    cells = [(i % grid.width, i // grid.width, c) for i, c in enumerate(grid.grid) if c is not None]
+    keys = [(x, y) for x, y, c in cells if isinstance(c, Key)]
+    doors = [(x, y, c) for x, y, c in cells if isinstance(c, Door) and not c.is_open]
+    goals = [(x, y) for x, y, c in cells if isinstance(c, Goal)]
+    if doors and doors[0][2].is_locked and not isinstance(carrying, Key) and keys:
+        target, act, onto = keys[0], 3, False  # pickup
+    elif doors:
+        target, act, onto = (doors[0][0], doors[0][1]), 5, False  # toggle
+    elif goals:
+        target, act, onto = goals[0], 2, True
+    else:
+        return 6
+
+    def passable(x: int, y: int) -> bool:
+        cell = grid.get(x, y)
+        return cell is None or isinstance(cell, Goal) or (isinstance(cell, Door) and cell.is_open)
+
+    def is_goal_cell(x: int, y: int) -> bool:
+        if onto:
+            return (x, y) == target
+        return abs(x - target[0]) + abs(y - target[1]) == 1
+
+    # BFS over cells; first step of the shortest path
+    start = (ax, ay)
+    prev: dict[tuple[int, int], tuple[int, int] | None] = {start: None}
+    queue = deque([start])
+    end = None
+    while queue:
+        cur = queue.popleft()
+        if is_goal_cell(*cur):
+            end = cur
+            break
+        for dx, dy in _DIRS:
+            nxt = (cur[0] + dx, cur[1] + dy)
+            if nxt not in prev and 0 <= nxt[0] < grid.width and 0 <= nxt[1] < grid.height and passable(*nxt):
+                prev[nxt] = cur
+                queue.append(nxt)
+    if end is None:
+        return 6
+    if end == start:
+        if onto:
+            return 6
+        want = (target[0] - ax, target[1] - ay)
+        face = _DIRS.index(want)
+        if base.agent_dir == face:
+            return act
+    else:
+        step = end
+        while prev[step] != start:
+            step = prev[step]  # type: ignore[assignment]
+        face = _DIRS.index((step[0] - ax, step[1] - ay))
+        if base.agent_dir == face:
+            return 2
+    return 1 if (face - base.agent_dir) % 4 == 1 else 0
+
+
+def record_episode(env: Any, policy: Policy, seed: int, max_steps: int | None = None) -> list[Transition]:
+    """One episode as reward-program transitions (needs ``info['features']``/``info['events']`` from the env)."""
+    rng = random.Random(seed)
+    _, info = env.reset(seed=seed)
+    if "features" not in info:
+        raise ValueError("the env must put symbolic features in info['features'] (use gymsmith's MiniGrid wrapper)")
+    obs = dict(info["features"])
+    events_so_far: list[str] = []
+    out: list[Transition] = []
+    step = 0
+    while True:
+        action = int(policy(env, rng))
+        _, reward, terminated, truncated, info = env.step(action)
+        next_obs = dict(info["features"])
+        events = [str(e) for e in info.get("events", [])]
+        out.append(
+            Transition(
+                obs=obs,
+                action=action,
+                next_obs=next_obs,
+                info={"events": events, "terminated": bool(terminated), "truncated": bool(truncated),
+                      "env_reward": float(reward)},  # fmt: skip
+                state={"episode_step": step, "events_so_far": list(events_so_far)},
+            )
+        )
+        events_so_far.extend(events)
+        obs = next_obs
+        step += 1
+        if terminated or truncated or (max_steps is not None and step >= max_steps):
+            return out
+
+
+def _default_env_factory(target_env: str) -> Callable[[], Any]:
+    def make() -> Any:
+        from gymsmith.envs.mixture import make_source_env
+        from gymsmith.schemas import TargetEnv
+
+        return make_source_env(TargetEnv(env_id=target_env))
+
+    return make
+
+
+def record_transitions(
+    env_factory: Callable[[], Any], n: int, seed: int, policy: Policy = random_policy
+) -> list[Transition]:
+    """``n`` transitions from whole episodes of ``policy`` (random by default), seeded end to end."""
+    env = env_factory()
+    out: list[Transition] = []
+    try:
+        episode = 0
+        while len(out) < n:
+            out.extend(record_episode(env, policy, seed + episode, max_steps=n - len(out)))
+            episode += 1
+    finally:
+        env.close()
+    return out[:n]
+
+
+def record_reference_episodes(
+    env_factory: Callable[[], Any], seed: int, *, n_random: int = 3, n_progress: int = 3
+) -> dict[str, list[list[Transition]]]:
+    """Episodes the hack layer compares: one do-nothing, some random, some scripted task-solving ones."""
+    env = env_factory()
+    try:
+        episodes = {
+            "noop": [record_episode(env, noop_policy, seed)],
+            "random": [record_episode(env, random_policy, seed + 100 + i) for i in range(n_random)],
+            "progress": [record_episode(env, doorkey_expert_policy, seed + 200 + i) for i in range(n_progress)],
+        }
+    finally:
+        env.close()
+    solved = [ep for ep in episodes["progress"] if any("reached_goal" in t["info"]["events"] for t in ep)]
+    if not solved:
+        raise RuntimeError("the scripted solver did not reach the goal; cannot build progress episodes")
+    episodes["progress"] = solved
+    return episodes
+
+
+@dataclass
+class RewardFixtures:
+    """Recorded inputs the verifier replays; built once per target env and seed, shared by all candidates."""
+
+    transitions: list[Transition]
+    episodes: dict[str, list[list[Transition]]] = field(default_factory=dict)
+    encoded_transitions: list[Any] = field(default_factory=list, repr=False)
+    encoded_episodes: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.encoded_transitions:
+            self.encoded_transitions = [encode_row(t) for t in self.transitions]
+        if not self.encoded_episodes:
+            self.encoded_episodes = {k: [[encode_row(t) for t in ep] for ep in eps] for k, eps in self.episodes.items()}
+
+
+@functools.lru_cache(maxsize=8)
+def default_fixtures(target_env: str = DEFAULT_TARGET, seed: int = 0, n_transitions: int = 256) -> RewardFixtures:
+    """Random-policy transitions plus reference episodes for a MiniGrid target (cached per process)."""
+    factory = _default_env_factory(target_env)
+    return RewardFixtures(
+        transitions=record_transitions(factory, n_transitions, seed),
+        episodes=record_reference_episodes(factory, seed),
+    )
+
+
+# --------------------------------------------------------------------------------------------- verifier
+
+
+@dataclass
+class VerifyLimits:
+    """Budgets of the dynamic layers; defaults suit MiniGrid (env reward <= 1 per episode)."""
+
+    isolation_rows: int = 8
+    max_abs: float = 100.0
+    per_call_budget_us: float = 250.0
+    #: The scripted solution must beat doing nothing by at least this much per episode.
+    hack_margin: float = 1e-6
+
+
+_SHARED: Sandbox | None = None
+
+
+def shared_sandbox() -> Sandbox:
+    """One persistent worker per process for verification (start-up is paid once, not per candidate)."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = Sandbox()
+        atexit.register(_SHARED.close)
+    return _SHARED
+
+
+def _rows_from(transitions: Sequence[Any]) -> list[Any]:
+    return [t if isinstance(t, tuple) else encode_row(t) for t in transitions]
+
+
+def _first_bad(results: Sequence[tuple[float, dict[str, float]]], max_abs: float) -> str:
+    for i, (total, comps) in enumerate(results):
+        if not math.isfinite(total):
+            return f"row {i}: the total reward is {total} (must be a finite float)"
+        for name, value in comps.items():
+            if not math.isfinite(value):
+                return f"row {i}: component {name!r} is {value} (must be a finite float)"
+        if abs(total) > max_abs:
+            return f"row {i}: the total reward {total:.4g} exceeds the magnitude bound {max_abs:g} per step"
+        for name, value in comps.items():
+            if abs(value) > max_abs:
+                return f"row {i}: component {name!r} = {value:.4g} exceeds the magnitude bound {max_abs:g}"
+    return ""
+
+
+def _sandbox_reason(exc: SandboxError, rows: int) -> str:
+    where = f" (at transition {exc.row})" if exc.row is not None else ""
+    labels = {
+        "timeout": "the program did not finish in time",
+        "memory": "the program exhausted its memory allowance",
+        "recursion": "the program recursed too deeply",
+        "violation": "the program tried something the sandbox forbids",
+        "cpu": "the program exhausted its CPU allowance",
+        "crash": "the sandbox worker died",
+        "protocol": "the sandbox worker sent a malformed reply",
+        "type": "the program returned the wrong type",
+        "error": "the program raised an exception",
+        "load": "the program could not be loaded",
+    }
+    return f"{labels.get(exc.kind, exc.kind)}{where}: {exc} [{rows} transitions]"
+
+
+def verify_reward_program(
+    program: RewardProgram | str,
+    transitions: Sequence[Transition] | RewardFixtures,
+    *,
+    episodes: dict[str, list[list[Transition]]] | None = None,
+    sandbox: Sandbox | None = None,
+    limits: VerifyLimits | None = None,
+    skip_static: bool = False,
+) -> Verdict:
+    """Run the four layers; pass ``RewardFixtures`` (or ``episodes``) to enable the hack layer.
+
+    ``skip_static`` exists for tests that must show the deeper layers catch what the static one would have;
+    production callers never set it.
+    """
+    start = time.perf_counter()
+    limits = limits or VerifyLimits()
+    if isinstance(program, str):
+        program = RewardProgram(mode="code", source=program)
+    subject = f"reward:{program.name}"
+    details: dict[str, Any] = {"layers": {}}
+
+    def verdict(layer: str | None = None, reason: str = "") -> Verdict:
+        rejections = [Rejection(layer=layer, reason=reason)] if layer else []
+        if layer:
+            details["layers"][layer] = "rejected"
+        return Verdict(
+            subject=subject,
+            accepted=not rejections,
+            rejections=rejections,
+            cost_s=time.perf_counter() - start,
+            details=details,
+        )
+
+    if isinstance(transitions, RewardFixtures):
+        rows = transitions.encoded_transitions
+        encoded_eps = transitions.encoded_episodes if episodes is None else None
+    else:
+        rows = _rows_from(transitions)
+        encoded_eps = None
+    if episodes is not None:
+        encoded_eps = {k: [_rows_from(ep) for ep in eps] for k, eps in episodes.items()}
+    if not rows:
+        raise ValueError("verification needs at least one recorded transition")
+
+    # -- static
+    if skip_static:
+        from gymsmith.generator.sandbox import compile_program as _compile
+
+        code = _compile(program.source)
+        details["layers"]["static"] = "skipped"
+    else:
+        code, reasons = _static_layer(program.source)
+        if reasons:
+            return verdict("static", "; ".join(reasons[:6]))
+        details["layers"]["static"] = "ok"
+
+    # -- isolation
+    box = sandbox or shared_sandbox()
+    try:
+        box.load(code)
+        box.call_arrays(rows[: limits.isolation_rows], encoded=True)
+    except SandboxError as exc:
+        layer = "isolation" if exc.isolation else "smoke"
+        return verdict(layer, _sandbox_reason(exc, min(len(rows), limits.isolation_rows)))
+    details["layers"]["isolation"] = "ok"
+
+    # -- smoke
+    try:
+        first = box.call_batch(rows)
+        t0 = time.perf_counter()
+        second = box.call_batch(rows)
+        per_call_us = (time.perf_counter() - t0) / len(rows) * 1e6
+    except SandboxError as exc:
+        layer = "isolation" if exc.isolation else "smoke"
+        return verdict(layer, _sandbox_reason(exc, len(rows)))
+    details["per_call_us"] = round(per_call_us, 2)
+    bad = _first_bad(first, limits.max_abs)
+    if bad:
+        return verdict("smoke", bad)
+    for i, (a, b) in enumerate(zip(first, second, strict=True)):
+        if a != b:
+            return verdict(
+                "smoke",
+                f"not deterministic: transition {i} gave {a[0]:.6g} on the first pass and {b[0]:.6g} on the "
+                "second; reward must be a pure function of its inputs (no hidden state)",
+            )
+    if per_call_us > limits.per_call_budget_us:
+        return verdict(
+            "smoke",
+            f"too slow: {per_call_us:.0f} µs per call (budget {limits.per_call_budget_us:.0f} µs); "
+            "training calls the reward on every step",
+        )
+    details["components"] = sorted({k for _, comps in first for k in comps})
+    details["layers"]["smoke"] = "ok"
+
+    # -- hack
+    if not encoded_eps:
+        details["layers"]["hack"] = "skipped: no reference episodes"
+        return verdict()
+    flat: list[Any] = []
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for name, eps in encoded_eps.items():
+        for ep in eps:
+            spans.setdefault(name, []).append((len(flat), len(flat) + len(ep)))
+            flat.extend(ep)
+    try:
+        results = box.call_batch(flat)
+    except SandboxError as exc:
+        layer = "isolation" if exc.isolation else "smoke"
+        return verdict(layer, _sandbox_reason(exc, len(flat)))
+    bad = _first_bad(results, limits.max_abs)
+    if bad:
+        return verdict("smoke", f"on reference episodes, {bad}")
+    returns: dict[str, float] = {}
+    lengths: dict[str, float] = {}
+    for name, ranges in spans.items():
+        totals = [sum(results[i][0] for i in range(a, b)) for a, b in ranges]
+        returns[name] = sum(totals) / len(totals)
+        lengths[name] = sum(b - a for a, b in ranges) / len(ranges)
+    details["returns"] = {k: round(v, 4) for k, v in returns.items()}
+    details["episode_lengths"] = lengths
+    if "progress" in returns:
+        prog = returns["progress"]
+        what = (
+            f"solving the task earns {prog:.3f} per episode ({lengths['progress']:.0f} steps)"
+        )
+        noop = returns.get("noop")
+        if noop is not None and noop > prog:
+            return verdict(
+                "hack",
+                f"doing nothing earns {noop:.3f} per episode ({lengths['noop']:.0f} steps) but {what}; the "
+                "agent would learn to idle (per-step bonuses or non-potential distance terms do this)",
+            )
+        if noop is not None and prog - noop < limits.hack_margin:
+            return verdict(
+                "hack",
+                f"the reward cannot tell progress from doing nothing: both earn {prog:.3f} per episode; "
+                "reward picking up the key, opening the door or reaching the goal",
+            )
+        rnd = returns.get("random")
+        if rnd is not None and rnd > prog:
+            return verdict(
+                "hack",
+                f"a random policy earns {rnd:.3f} per episode ({lengths['random']:.0f} steps) but {what}; the "
+                "reward pays for wandering rather than for the task",
+            )
+    details["layers"]["hack"] = "ok"
+    return verdict()
