@@ -59,13 +59,13 @@ class Strategy(ABC):
     @abstractmethod
     def next_mixture(self, history: list[Feedback]) -> EnvMixture: ...
 
-    def update(self, outcome: CycleOutcome) -> None:
+    def update(self, outcome: CycleOutcome) -> None:  # noqa: B027 (optional hook)
         """Default: stateless strategies learn nothing from results."""
 
     def state_dict(self) -> dict[str, Any]:
         return {}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Default: nothing to restore."""
 
     def with_target(self, entries: list[MixtureEntry]) -> EnvMixture:

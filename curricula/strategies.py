@@ -23,6 +23,7 @@ def build(config: RunConfig, client: Any = None) -> Strategy:
             max_tokens=config.max_tokens,
             seed=config.seed,
             prompts_dir=config.prompts_dir,
+            constrained=config.constrained,
         )
         return LLMCurriculum(config.task, proposer, config.target_ratio, config.seed)
     raise ValueError(f"curriculum {name!r} is not available yet")

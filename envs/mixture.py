@@ -36,14 +36,16 @@ def make_source_env(source: Any, render_mode: str | None = None) -> gym.Env:
     if isinstance(source, MiniGridLevelSpec):
         return make_generated(source, render_mode=render_mode)
     if isinstance(source, TargetEnv):
+        if "crafter" in source.env_id.lower():
+            import gymsmith.envs.crafter_family  # noqa: F401  (registers its builders)
         if is_minigrid_id(source.env_id):
             return wrap_minigrid(gym.make(source.env_id, render_mode=render_mode))
         if source.env_id in FAMILY_BUILDERS:
             return FAMILY_BUILDERS[source.env_id](None)
         return gym.make(source.env_id, render_mode=render_mode)
     if isinstance(source, CrafterWorldSpec):
-        if "crafter" not in FAMILY_BUILDERS:
-            from gymsmith.envs import crafter_family  # noqa: F401  (registers its builder)
+        import gymsmith.envs.crafter_family  # noqa: F401  (registers its builder)
+
         return FAMILY_BUILDERS["crafter"](source)
     if isinstance(source, GymKwargsSpec):
         env = gym.make(source.env_id, render_mode=render_mode, **source.kwargs)

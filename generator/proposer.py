@@ -140,7 +140,9 @@ class Proposer:
     temperature: float = 0.7
     max_tokens: int = 700
     seed: int = 0
-    prompts_dir: Path | None = None
+    prompts_dir: Path | str | None = None
+    #: Grammar-constrained decoding; off for servers that reject JSON-schema response formats.
+    constrained: bool = True
 
     def render_prompt(self, task: TaskSpec, feedback: Feedback | None) -> tuple[str, str]:
         family = minigrid_family(task)
@@ -161,7 +163,7 @@ class Proposer:
         schema = minigrid_schema(family, self.k)
         system, user = self.render_prompt(task, feedback)
         params = {
-            "json_schema": schema,
+            "json_schema": schema if self.constrained else None,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "seed": self.seed + cycle,

@@ -39,6 +39,7 @@ class RunConfig(_Model):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(default=700, ge=64, le=8192)
     use_cache: bool = True
+    constrained: bool = True
     prompts_dir: str | None = None
     # output
     runs_dir: str = "runs"

@@ -1,0 +1,36 @@
+"""Run configurations shared by the tests and the cassette recorder, so replayed calls match recorded ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gymsmith.config import RunConfig
+
+CASSETTES = Path(__file__).parent / "cassettes"
+LOOP_CASSETTE = CASSETTES / "loop_qwen.json"
+REPAIR_CASSETTE = CASSETTES / "repair_gemma.json"
+
+
+def loop_config(runs_dir: str | Path, **overrides: object) -> RunConfig:
+    """A tiny but real run: 2 cycles of 1024 steps on DoorKey-8x8 with 3 LLM-written levels per cycle."""
+    base = dict(
+        curriculum="llm",
+        cycles=2,
+        steps_per_cycle=1024,
+        n_envs=4,
+        eval_episodes=8,
+        k_levels=3,
+        seed=0,
+        device="cpu",
+        backend="replay",
+        cassette=str(LOOP_CASSETTE),
+        runs_dir=str(runs_dir),
+        use_cache=False,
+    )
+    base.update(overrides)
+    return RunConfig.model_validate(base)
+
+
+def repair_proposer_kwargs() -> dict[str, object]:
+    """Unconstrained decoding from the base Gemma model: its first answer is rarely valid JSON."""
+    return {"k": 2, "temperature": 0.7, "max_tokens": 200, "seed": 3, "constrained": False}
