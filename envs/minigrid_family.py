@@ -84,8 +84,9 @@ class MiniGridGenEnv(MiniGridEnv):
 
     def __init__(self, spec: MiniGridLevelSpec | dict[str, Any], **kwargs: Any) -> None:
         self.level_spec = spec if isinstance(spec, MiniGridLevelSpec) else MiniGridLevelSpec(**spec)
+        mission = self._mission()
         super().__init__(
-            mission_space=MissionSpace(mission_func=lambda: "reach the goal"),
+            mission_space=MissionSpace(mission_func=lambda: mission),
             grid_size=self.level_spec.size,
             max_steps=self.level_spec.effective_max_steps(),
             see_through_walls=False,

@@ -1,0 +1,146 @@
+"""LLM backends: replay of recorded real responses, the disk cache, recording, and the embedded model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+from scenarios import LOOP_CASSETTE, REPAIR_CASSETTE, loop_config, repair_proposer_kwargs
+
+from gymsmith.generator import llm
+from gymsmith.generator.llm import CassetteMiss, LLMClient, call_key, load_cassette, make_chat_model
+from gymsmith.generator.proposer import Proposer, parse_levels
+from gymsmith.schemas import MiniGridLevelSpec, TaskSpec
+
+
+def _loop_proposer(client: LLMClient) -> Proposer:
+    cfg = loop_config("unused")
+    return Proposer(client, k=cfg.k_levels, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
+
+
+def test_replay_returns_the_recorded_real_response():
+    cassette = load_cassette(LOOP_CASSETTE)
+    client = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="replay", use_cache=False)
+    proposal = _loop_proposer(client).propose(TaskSpec())
+    call = proposal.llm_calls[0]
+    assert call.model == cassette["model"] == "qwen2.5-coder-0.5b"
+    recorded = {e["response"] for e in cassette["entries"].values()}
+    assert call.response in recorded
+    assert call.completion_tokens > 0 and call.prompt_tokens > 0
+    assert len(proposal.env_configs) == 3
+    assert all(isinstance(s, MiniGridLevelSpec) for s in proposal.env_configs)
+
+
+def test_replay_miss_names_the_cassette():
+    chat = make_chat_model("replay", cassette=LOOP_CASSETTE)
+    with pytest.raises(CassetteMiss, match="no recorded response"):
+        chat.invoke([SystemMessage("s"), HumanMessage("never recorded")], temperature=0.1)
+
+
+def test_second_identical_call_is_served_from_disk_cache():
+    chat = make_chat_model("replay", cassette=LOOP_CASSETTE)
+    first = LLMClient(chat, backend="replay")
+    _loop_proposer(first).propose(TaskSpec())
+    assert first.model_calls == 1
+    second = LLMClient(chat, backend="replay")
+    proposal = _loop_proposer(second).propose(TaskSpec())
+    assert second.model_calls == 0
+    assert proposal.llm_calls[0].cached
+    assert second.totals()["cached"] == 1
+
+
+def test_record_writes_a_cassette_that_replays(tmp_path):
+    source = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="replay", use_cache=False,
+                       record_path=tmp_path / "copy.json")
+    _loop_proposer(source).propose(TaskSpec())
+    copy = load_cassette(tmp_path / "copy.json")
+    assert copy["model"] == "qwen2.5-coder-0.5b" and len(copy["entries"]) == 1
+    replay = LLMClient(make_chat_model("replay", cassette=tmp_path / "copy.json"), backend="replay", use_cache=False)
+    assert _loop_proposer(replay).propose(TaskSpec()).llm_calls[0].response == source.calls[0].response
+
+
+def test_invalid_answer_is_repaired_once_then_rejected_with_reason():
+    """Recorded from the Gemma 270M *base* model without a grammar: it answers prose, not JSON."""
+    client = LLMClient(make_chat_model("replay", cassette=REPAIR_CASSETTE), backend="replay", use_cache=False)
+    proposal = Proposer(client, **repair_proposer_kwargs()).propose(TaskSpec())
+    assert proposal.repaired
+    assert [c.template for c in proposal.llm_calls] == ["env_proposal.j2", "repair.j2"]
+    assert proposal.env_configs == []
+    assert proposal.errors and "not valid JSON" in proposal.errors[0]
+
+
+def test_parse_keeps_valid_items_and_explains_invalid_ones():
+    text = json.dumps({"rationale": "r", "levels": [
+        {"name": "a", "size": 5, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
+         "goal": "near"},
+        {"name": "b", "size": 5, "wall": False, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
+         "goal": "near"},
+        {"name": "c", "size": 99, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
+         "goal": "near"},
+    ]})
+    result = parse_levels(text, k=3)
+    assert [s.name for s in result.specs] == ["a"]
+    reasons = [r.reason for r in result.rejected]
+    assert "needs wall=true" in reasons[0] and "size" in reasons[1]
+    assert parse_levels("Sure! ```json\n" + text + "\n```", k=3).specs[0].name == "a"
+
+
+def test_factory_errors_name_the_problem(monkeypatch):
+    with pytest.raises(ValueError, match="unknown LLM backend 'gpt'"):
+        make_chat_model("gpt")
+    with pytest.raises(ValueError, match="cassette"):
+        make_chat_model("replay")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="OPENAI_API_KEY"):
+        make_chat_model("openai")
+    chat = make_chat_model("openai", base_url="http://127.0.0.1:9/v1", model="local-server-model")
+    assert llm.model_id(chat) == "local-server-model"
+
+
+def test_openai_backend_gets_json_schema_response_format():
+    client = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="openai")
+    kwargs = client._backend_kwargs({"json_schema": {"type": "object"}, "temperature": 0.5})
+    assert kwargs["response_format"]["type"] == "json_schema"
+    assert kwargs["response_format"]["json_schema"]["schema"] == {"type": "object"}
+    assert "json_schema" not in kwargs
+
+
+def test_call_key_depends_on_model_messages_and_params():
+    msgs = [HumanMessage("x")]
+    base = call_key("m", msgs, {"t": 1})
+    assert base == call_key("m", msgs, {"t": 1})
+    assert base != call_key("m2", msgs, {"t": 1})
+    assert base != call_key("m", [HumanMessage("y")], {"t": 1})
+    assert base != call_key("m", msgs, {"t": 2})
+
+
+def test_tampered_model_file_is_never_loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("GYMSMITH_CACHE", str(tmp_path))
+    spec = llm.EMBEDDED_MODELS["gemma3-270m"]
+    target = tmp_path / "models" / spec.filename
+    path = llm.ensure_model_file("gemma3-270m")
+    assert path == target and llm._sha256(path) == spec.sha256
+    with target.open("r+b") as fh:  # flip one byte: the next load must re-assemble and re-verify
+        fh.seek(1000)
+        byte = fh.read(1)
+        fh.seek(1000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    assert llm._sha256(target) != spec.sha256
+    llm.ensure_model_file("gemma3-270m")
+    assert llm._sha256(target) == spec.sha256
+    bad = llm.EmbeddedModel(**{**spec.__dict__, "name": "bad", "filename": "bad.gguf", "sha256": "0" * 64})
+    monkeypatch.setitem(llm.EMBEDDED_MODELS, "bad", bad)
+    with pytest.raises(RuntimeError, match="not loading it"):
+        llm.ensure_model_file("bad")
+    assert not (tmp_path / "models" / "bad.gguf").exists()
+
+
+def test_local_backend_generates_a_valid_spec():
+    """The embedded default model, really running, under the JSON-schema grammar."""
+    client = LLMClient(make_chat_model("local"), backend="local", use_cache=False)
+    proposal = Proposer(client, k=1, max_tokens=200, seed=5).propose(TaskSpec())
+    assert proposal.llm_calls[0].model == llm.DEFAULT_LOCAL_MODEL
+    assert not proposal.llm_calls[0].cached
+    assert len(proposal.env_configs) == 1
+    assert isinstance(proposal.env_configs[0], MiniGridLevelSpec)
