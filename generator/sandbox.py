@@ -266,8 +266,23 @@ def load_program(code: types.CodeType) -> Callable[..., Any]:
     return fn
 
 
+def _good_name(key: str) -> bool:
+    # identifiers only: names reach logs, the run store and the LLM's feedback prompt, so they must not be a
+    # free-text channel out of the sandbox
+    return len(key) <= MAX_COMPONENT_NAME and key.isidentifier() and key.isascii()
+
+
 def normalise_result(res: Any) -> tuple[float, dict[str, float]]:
     """Coerce the program's return into ``(float, {str: float})`` or say exactly what was wrong."""
+    # fast path (every well-formed call): exact types, nothing to convert
+    if type(res) is tuple and len(res) == 2 and type(res[0]) is float and type(res[1]) is dict:
+        comps = res[1]
+        if len(comps) <= MAX_COMPONENTS:
+            for key, value in comps.items():
+                if type(value) is not float or type(key) is not str or not _good_name(key):
+                    break
+            else:
+                return res
     if type(res) is not tuple or len(res) != 2:
         raise ResultTypeError(f"reward must return a (float, dict) tuple, got {type(res).__name__}")
     total, comps = res
@@ -279,8 +294,10 @@ def normalise_result(res: Any) -> tuple[float, dict[str, float]]:
         raise ResultTypeError(f"{len(comps)} components; at most {MAX_COMPONENTS} are allowed")
     out: dict[str, float] = {}
     for key, value in comps.items():
-        if type(key) is not str or not key or len(key) > MAX_COMPONENT_NAME:
-            raise ResultTypeError(f"component names must be non-empty str of <= {MAX_COMPONENT_NAME} chars")
+        if type(key) is not str or not _good_name(key):
+            raise ResultTypeError(
+                f"component names must be ASCII identifiers of at most {MAX_COMPONENT_NAME} characters, got {key!r:.80}"
+            )
         if type(value) not in (float, int, bool):
             raise ResultTypeError(f"component {key!r} must be a float, got {type(value).__name__}")
         try:
@@ -372,7 +389,19 @@ DENIED_SYSCALLS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def install_seccomp(*, allow_threads: bool) -> bool | str:
+def _load_libseccomp() -> Any:
+    """dlopen libseccomp (or return the reason it failed); done early, while files can still be opened."""
+    try:
+        import ctypes
+    except ImportError as exc:  # pragma: no cover - stdlib without ctypes
+        return f"ctypes unavailable: {exc}"
+    try:
+        return ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError as exc:
+        return f"libseccomp not found ({exc}); install the libseccomp2 package"
+
+
+def install_seccomp(*, allow_threads: bool, lib: Any = None) -> bool | str:
     """Load a deny-list seccomp filter through libseccomp via ctypes (no extra Python dependency).
 
     A deny list (default allow) rather than an allow list because CPython's own syscall needs vary by build
@@ -380,14 +409,10 @@ def install_seccomp(*, allow_threads: bool) -> bool | str:
     namespaces, mounts, kernel modules, identity changes and any file creation or write-open.
     Returns True when loaded, else the reason as text.
     """
-    try:
-        import ctypes
-    except ImportError as exc:  # pragma: no cover - stdlib without ctypes
-        return f"ctypes unavailable: {exc}"
-    try:
-        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
-    except OSError as exc:
-        return f"libseccomp not found ({exc}); install the libseccomp2 package"
+    lib = lib if lib is not None else _load_libseccomp()
+    if isinstance(lib, str):
+        return lib
+    import ctypes
 
     class _Cmp(ctypes.Structure):
         _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("a", ctypes.c_uint64), ("b", ctypes.c_uint64)]
@@ -458,7 +483,9 @@ def _set_limit(which: int, value: int) -> None:
     soft, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY and value > hard:
         value = hard
-    resource.setrlimit(which, (value, value))
+    # CPU: soft < hard, so the kernel's SIGXCPU (recognisable) comes a second before its SIGKILL
+    new_hard = value + 1 if which == resource.RLIMIT_CPU and (hard == resource.RLIM_INFINITY or value < hard) else value
+    resource.setrlimit(which, (value, new_hard))
 
 
 def apply_rlimits(
@@ -487,6 +514,30 @@ def apply_rlimits(
         except (ValueError, OSError) as exc:
             done[label] = f"failed: {exc}"
     return done
+
+
+def _drop_capabilities(libseccomp: Any) -> str:
+    """Clear effective/permitted/inheritable capabilities with capset(2); returns CapEff afterwards.
+
+    Matters where we stay uid 0 inside a user namespace (the ``unshare --user`` fallback): root there holds a
+    full capability set over its own namespaces until we drop it.
+    """
+    try:
+        import ctypes
+
+        if not isinstance(libseccomp, str):
+            nr = libseccomp.seccomp_syscall_resolve_name(b"capset")
+            if nr >= 0:
+                header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+                data = (ctypes.c_uint32 * 6)()  # two zeroed __user_cap_data_struct
+                ctypes.CDLL(None, use_errno=True).syscall(nr, header, data)
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("CapEff:"):
+                    return line.split()[1]
+    except (OSError, AttributeError):
+        pass
+    return "unknown"
 
 
 def _host_uid() -> int:
@@ -670,6 +721,12 @@ def _worker_main(argv: Sequence[str]) -> None:
         hello["readonly_root"] = bool(os.statvfs("/").f_flag & os.ST_RDONLY)
     except OSError:
         hello["readonly_root"] = False
+    # Everything the worker will ever import or dlopen is loaded now: after the uid drop the interpreter's own
+    # files may be unreadable, and after NOFILE shrinks dlopen has no descriptor to spare.
+    import resource  # noqa: F401
+    import stat  # noqa: F401
+
+    libseccomp = _load_libseccomp()
     # Drop root where nothing maps it away (unshare/plain fallbacks): kills capabilities, makes NPROC count.
     hello["uid_dropped"] = False
     if os.getuid() == 0 and cfg.get("drop_uid", True):
@@ -679,20 +736,10 @@ def _worker_main(argv: Sequence[str]) -> None:
             os.setuid(65534)
             hello["uid_dropped"] = True
         except OSError as exc:
-            hello["uid_dropped"] = f"kept uid 0 ({exc.strerror}); capabilities are dropped by the launcher"
+            hello["uid_dropped"] = f"kept uid 0 inside the sandbox ({exc.strerror})"
+    hello["capabilities"] = _drop_capabilities(libseccomp)
     hello["host_uid"] = _host_uid()
-    try:
-        import ctypes  # noqa: F401  (loaded before NOFILE shrinks: dlopen needs a descriptor)
-    except ImportError:
-        pass
     max_fd = max(int(x) for x in os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 16
-    seccomp_lib_ok = True
-    try:
-        import ctypes as _ct
-
-        _ct.CDLL("libseccomp.so.2")
-    except OSError:
-        seccomp_lib_ok = False
     hello["rlimits"] = apply_rlimits(
         cpu_s=int(cfg["cpu_s"]),
         memory_bytes=int(cfg["memory_mb"]) << 20,
@@ -700,7 +747,10 @@ def _worker_main(argv: Sequence[str]) -> None:
         fsize=0,
         nofile=max(max_fd + 4, 8),
     )
-    hello["seccomp"] = install_seccomp(allow_threads=False) if seccomp_lib_ok else "libseccomp not found"
+    if cfg.get("seccomp", True):
+        hello["seccomp"] = install_seccomp(allow_threads=False, lib=libseccomp)
+    else:
+        hello["seccomp"] = "disabled by configuration"
     hello["seccomp_selftest"] = _seccomp_selftest() if hello["seccomp"] is True else False
     sys.setrecursionlimit(int(cfg.get("recursion_limit", RECURSION_LIMIT)))
     _send(resp_fd, json.dumps(hello).encode())
@@ -745,14 +795,44 @@ def _worker_main(argv: Sequence[str]) -> None:
 
 Row = tuple[Mapping[str, float], int, Mapping[str, float], Mapping[str, Any], Mapping[str, Any]]
 
-_BWRAP_ARGS = [
+_BWRAP_COMMON = [
     "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
-    "--ro-bind", "/", "/", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
 ]  # fmt: skip
+_BWRAP_TAIL = ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+
+
+def _python_binary() -> str:
+    return os.path.realpath(sys.executable)
+
+
+def _minimal_binds() -> list[str]:
+    """Read-only binds of just what the worker needs: system libraries and the Python installation.
+
+    Everything else (home directories, the project, /etc, /var) is simply absent, so even a full escape from
+    the language layer has nothing to read: no API keys, no source, no other users' files.
+    """
+    args: list[str] = []
+    for path in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache"):
+        args += ["--ro-bind-try", path, path]
+    dirs = {os.path.realpath(sys.base_prefix), os.path.dirname(os.path.dirname(_python_binary()))}
+    for path in sorted(dirs):
+        if not any(path == p or path.startswith(p + "/") for p in ("/usr", "/lib", "/lib64", "/bin")):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def _launcher_prefix(name: str) -> list[str]:
+    if name == "bwrap":
+        return ["bwrap", *_BWRAP_COMMON, *_minimal_binds(), *_BWRAP_TAIL, "--remount-ro", "/", "--"]
+    if name == "bwrap (whole root)":
+        return ["bwrap", *_BWRAP_COMMON, "--ro-bind", "/", "/", *_BWRAP_TAIL, "--"]
+    return LAUNCHERS[name]
+
 
 #: Launchers in order of preference; the first that yields a working worker is kept for the process.
 LAUNCHERS: dict[str, list[str]] = {
-    "bwrap": ["bwrap", *_BWRAP_ARGS, "--"],
+    "bwrap": [],  # built by _launcher_prefix: depends on where Python lives
+    "bwrap (whole root)": [],
     "unshare --net": ["unshare", "--net", "--"],
     "unshare --user --net": ["unshare", "--user", "--map-root-user", "--net", "--"],
     "none": [],
@@ -805,13 +885,16 @@ class Sandbox:
         row_timeout_s: float = ROW_TIMEOUT_S,
         launcher: str = "auto",
         start_timeout_s: float = 10.0,
+        seccomp: bool = True,
     ) -> None:
+        """``seccomp=False`` exists only so tests and doctor can show what the other layers stop on their own."""
         self.memory_mb = memory_mb
         self.cpu_s = cpu_s
         self.call_timeout_s = call_timeout_s
         self.row_timeout_s = row_timeout_s
         self.launcher = launcher
         self.start_timeout_s = start_timeout_s
+        self.seccomp = seccomp
         self._proc: subprocess.Popen[bytes] | None = None
         self._req_w = -1
         self._resp_r = -1
@@ -845,9 +928,14 @@ class Sandbox:
 
     def start(self) -> None:
         """Start the worker; with launcher='auto' probe bwrap -> unshare -> plain once per process."""
-        global _LAUNCHER_CHOICE
         if self.alive:
             return
+        self._start_worker()
+        if self._code is not None:  # a restart: the fresh worker gets the current program back
+            self._load_code(self._code)
+
+    def _start_worker(self) -> None:
+        global _LAUNCHER_CHOICE
         if self.launcher != "auto":
             self._spawn(self.launcher)
             return
@@ -872,14 +960,33 @@ class Sandbox:
         raise SandboxError("crash", "no launcher could start a sandbox worker: " + "; ".join(failures.values()))
 
     def _spawn(self, name: str) -> None:
-        prefix = LAUNCHERS[name]
+        prefix = _launcher_prefix(name)
         if prefix and not _which(prefix[0]):
             raise SandboxError("crash", f"{prefix[0]} is not installed")
         started = time.perf_counter()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
-        cfg = json.dumps({"cpu_s": self.cpu_s, "memory_mb": self.memory_mb, "recursion_limit": RECURSION_LIMIT})
-        argv = [*prefix, sys.executable, "-I", "-S", "-B", "-c", _worker_source(), "--worker", str(req_r), str(resp_w), cfg]
+        cfg = json.dumps(
+            {
+                "cpu_s": self.cpu_s,
+                "memory_mb": self.memory_mb,
+                "recursion_limit": RECURSION_LIMIT,
+                "seccomp": self.seccomp,
+            }
+        )
+        argv = [
+            *prefix,
+            _python_binary(),
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            _worker_source(),
+            "--worker",
+            str(req_r),
+            str(resp_w),
+            cfg,
+        ]
         try:
             proc = subprocess.Popen(
                 argv,
@@ -897,6 +1004,8 @@ class Sandbox:
             raise SandboxError("crash", f"{name}: {exc}") from exc
         os.close(req_r)
         os.close(resp_w)
+        if proc.stderr is not None:  # read only after death, never waiting on a live (or hostile) writer
+            os.set_blocking(proc.stderr.fileno(), False)
         os.set_blocking(req_w, False)
         os.set_blocking(resp_r, False)
         self._rbuf = bytearray()
@@ -913,8 +1022,6 @@ class Sandbox:
         self._launch_used = name
         self._cpu_used = 0.0
         self.last_start_ms = (time.perf_counter() - started) * 1000
-        if self._code is not None:
-            self._load_code(self._code)
 
     def _kill(self) -> None:
         proc = self._proc
@@ -960,8 +1067,8 @@ class Sandbox:
         if proc is None or proc.stderr is None or proc.poll() is None:
             return ""
         try:
-            data = proc.stderr.read(4096) or b""
-        except OSError:
+            data = os.read(proc.stderr.fileno(), 4096)
+        except OSError:  # includes BlockingIOError: nothing written
             return ""
         return data.decode(errors="replace").strip()[-400:]
 
@@ -1047,6 +1154,8 @@ class Sandbox:
             sig = -code if code < 0 else code - 128 if code > 128 else 0
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self._cpu_used > self.cpu_s * 0.5):
                 raise SandboxError("cpu", f"worker exceeded its CPU limit ({self.cpu_s} s) and was killed")
+            if sig == signal.SIGKILL:
+                raise SandboxError("crash", "worker killed by SIGKILL (the kernel's CPU or memory limit)")
             if sig:
                 name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
                 raise SandboxError("crash", f"worker killed by {name}")
@@ -1073,13 +1182,19 @@ class Sandbox:
     def load(self, program: types.CodeType | str) -> None:
         """Load a program (source is compiled with the restricted compiler here, in the trusted parent)."""
         code = compile_program(program) if isinstance(program, str) else program
-        self._code = code
+        self._code = None
         self.start()
         self._load_code(code)
+        self._code = code
 
     def _load_code(self, code: types.CodeType) -> None:
         header, _ = self._request(marshal.dumps(("load", code)), self.call_timeout_s + 0.5)
         self._check(header)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time the current worker reports having used (measures cost without other processes' noise)."""
+        return self._cpu_used
 
     def _maybe_recycle(self) -> None:
         if self._cpu_used > self.cpu_s * 0.5 and self.alive:
@@ -1094,8 +1209,13 @@ class Sandbox:
             raise SandboxError("load", "no program loaded")
         self._maybe_recycle()
         payload_rows = list(rows) if encoded else [encode_row(r) for r in rows]
+        try:
+            payload = marshal.dumps(("call", payload_rows))
+        except ValueError:  # e.g. numpy scalars in features: coerce to plain floats
+            payload_rows = [encode_row(r) for r in rows]
+            payload = marshal.dumps(("call", payload_rows))
         timeout = self.call_timeout_s + len(payload_rows) * self.row_timeout_s
-        header, tail = self._request(marshal.dumps(("call", payload_rows)), timeout)
+        header, tail = self._request(payload, timeout)
         self._check(header)
         n = header.get("n")
         if n != len(payload_rows):
@@ -1106,7 +1226,7 @@ class Sandbox:
         if (
             not isinstance(names, list)
             or len(names) > MAX_COMPONENTS
-            or not all(isinstance(x, str) and 0 < len(x) <= MAX_COMPONENT_NAME for x in names)
+            or not all(isinstance(x, str) and _good_name(x) for x in names)
         ):
             self._fail(SandboxError("protocol", "bad component names"), timeout)
         width = 1 + len(names)
@@ -1129,7 +1249,7 @@ class Sandbox:
                 raise SandboxError("protocol", "bad row in reply")
             clean: dict[str, float] = {}
             for key, value in comps.items():
-                if not isinstance(value, (int, float)) or len(key) > MAX_COMPONENT_NAME:
+                if not isinstance(value, (int, float)) or not _good_name(key):
                     raise SandboxError("protocol", "bad component in reply")
                 clean[key] = float(value)
                 if key not in names:
@@ -1172,7 +1292,12 @@ class Sandbox:
         host_root = h.get("host_uid") == 0 and h.get("uid_dropped") is not True
         report: dict[str, bool | str] = {
             "launcher": launch,
-            "bwrap": True if launch == "bwrap" else self._launch_failures.get("bwrap", "not tried"),
+            "bwrap": True if launch.startswith("bwrap") else self._launch_failures.get("bwrap", "not tried"),
+            "filesystem_view": "python + system libraries only"
+            if launch == "bwrap"
+            else "whole root (read-only)"
+            if launch.startswith("bwrap")
+            else "host filesystem",
             "network_namespace": bool(h.get("network_isolated")),
             "readonly_filesystem": True
             if h.get("readonly_root")
@@ -1184,6 +1309,9 @@ class Sandbox:
             if host_root
             else True,
             "uid_dropped": h.get("uid_dropped", False),
+            "capabilities_dropped": True
+            if h.get("capabilities") == "0000000000000000"
+            else f"no (CapEff {h.get('capabilities')})",
             "clean_environment": bool(h.get("clean_environment")),
             "stdin_closed": bool(h.get("stdin_closed")),
             "wall_clock_timeout": f"{self.call_timeout_s:.2f} s + {self.row_timeout_s * 1000:.1f} ms/row, kill+restart",
