@@ -104,8 +104,30 @@ def compose_choice_model(family: str = "minigrid") -> type[BaseModel]:
 
 
 def compose_json_schema(family: str = "minigrid") -> dict[str, Any]:
-    """JSON schema for constrained decoding of a compose answer."""
-    return compose_choice_model(family).model_json_schema()
+    """JSON schema for constrained decoding of a compose answer.
+
+    One object shape per term (``anyOf``), so a grammar forces a target exactly where the term needs one and
+    a small model cannot forget it; the pydantic model above re-validates the parsed answer.
+    """
+    shapes = []
+    for term in catalogue(family).values():
+        props: dict[str, Any] = {"term": {"const": term.name}}
+        required = ["term"]
+        if term.targets:
+            props["target"] = {"enum": list(term.targets)}
+            required.append("target")
+        props["weight"] = {"type": "number"}
+        required.append("weight")
+        shapes.append({"type": "object", "properties": props, "required": required, "additionalProperties": False})
+    return {
+        "type": "object",
+        "properties": {
+            "rationale": {"type": "string", "maxLength": 200},
+            "terms": {"type": "array", "items": {"anyOf": shapes}, "minItems": 1, "maxItems": MAX_TERMS},
+        },
+        "required": ["rationale", "terms"],
+        "additionalProperties": False,
+    }
 
 
 def catalogue_for_prompt(family: str = "minigrid") -> list[dict[str, Any]]:

@@ -301,3 +301,23 @@ class Feedback(_Model):
     reward_components: dict[str, Stat] = Field(default_factory=dict)
     trained_on: list[dict[str, Any]] = Field(default_factory=list)
     rejected: list[RejectedSpec] = Field(default_factory=list)
+
+
+class CandidateSpec(_Model):
+    """One independent training job (a reward candidate, or a probe training of one config).
+
+    Executors run many of these in parallel and return one `TrainResult` each; a job that dies comes back with
+    ``failed`` set, never as an exception that would sink the whole cycle.
+    """
+
+    name: str
+    target_env: str = DEFAULT_TARGET
+    mixture: EnvMixture | None = None
+    reward: RewardProgram | None = None
+    steps: int = Field(default=20_000, ge=1)
+    n_envs: int = Field(default=4, ge=1)
+    seed: int = 0
+    device: str = "cpu"
+    eval_episodes: int = Field(default=20, ge=1)
+    skills: list[str] = Field(default_factory=lambda: list(DOORKEY_SKILLS))
+    ppo: dict[str, Any] = Field(default_factory=dict)

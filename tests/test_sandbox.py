@@ -460,8 +460,9 @@ def test_compose_validation_and_schema() -> None:
         validate_terms([{"term": "distance", "weight": 1.0, "target": "lava"}, {"term": "teleport", "weight": 1.0}])
     assert "target must be one of key, door, goal" in str(info.value) and "unknown term 'teleport'" in str(info.value)
     schema = compose_json_schema()
-    term_schema = next(iter(schema["$defs"].values()))
-    assert set(term_schema["properties"]["term"]["enum"]) == {"distance", "event", "hazard", "time_cost", "env_reward"}
+    shapes = {s["properties"]["term"]["const"]: s for s in schema["properties"]["terms"]["items"]["anyOf"]}
+    assert set(shapes) == {"distance", "event", "hazard", "time_cost", "env_reward"}
+    assert "target" in shapes["distance"]["required"] and "target" not in shapes["hazard"]["properties"]
     program = render_compose(
         [{"term": "hazard", "weight": 2.0}, {"term": "event", "target": "dropped_key", "weight": -0.5}]
     )
