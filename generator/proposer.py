@@ -1,92 +1,59 @@
-"""The proposer: renders a prompt for a task, asks the LLM for K level specs, validates, repairs once.
+"""The proposer: renders a prompt for a task, asks the LLM for K specs (and goals), validates, repairs once.
 
 LLM output is untrusted input. It is decoded under a JSON-schema grammar where the backend supports it, then
 validated by pydantic; whatever fails is sent back once with the exact errors, and what still fails is
-rejected with a reason that the next prompt shows the LLM.
+rejected with a reason that the next prompt shows the LLM. What a spec *is* (schema, template, validation)
+comes from a `Family`, so the same machinery writes MiniGrid levels, Crafter worlds and Gymnasium kwargs.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from gymsmith.generator.families import (
+    EXAMPLE_MINIGRID,
+    MINIGRID_LEVEL_FIELDS,
+    Family,
+    InvalidItem,
+    MiniGridFamily,
+    minigrid_values,
+    target_size,
+    validation_reasons,
+)
 from gymsmith.generator.llm import LLMClient
 from gymsmith.generator.templates import render
-from gymsmith.schemas import Feedback, MiniGridLevelSpec, Proposal, RejectedSpec, TaskSpec
+from gymsmith.schemas import EnvConfig, Feedback, Goal, Proposal, RejectedSpec, TaskSpec
 
-LEVEL_FIELDS = ("name", "size", "wall", "door_locked", "key", "lava", "distractors", "goal")
-
-
-def target_size(env_id: str, default: int = 8) -> int:
-    """Grid size of a MiniGrid target such as ``MiniGrid-DoorKey-8x8-v0``, so proposals can grow towards it."""
-    match = re.search(r"(\d+)x\d+", env_id)
-    return int(match.group(1)) if match else default
-
-
-def minigrid_family(task: TaskSpec) -> dict[str, Any]:
-    """Allowed values shown to the LLM and enforced by the grammar (enums, since grammars cannot do ranges)."""
-    size = target_size(task.target_env)
-    return {
-        "sizes": list(range(5, max(size, 8) + 1)),
-        "target_size": size,
-        "lava": [0, 1, 2, 3],
-        "distractors": [0, 1, 2],
-        "goals": ["near", "far", "random"],
-        "target_summary": f"{size}x{size} grid, a wall with a locked door, the key on the agent's side, "
-        "the goal in the far corner",
-    }
+# Names earlier code imports from here.
+LEVEL_FIELDS = MINIGRID_LEVEL_FIELDS
+EXAMPLE_PROPOSAL = EXAMPLE_MINIGRID
+minigrid_family = minigrid_values
+__all__ = ["LEVEL_FIELDS", "EXAMPLE_PROPOSAL", "ParseResult", "Proposer", "minigrid_family", "minigrid_schema",
+           "parse_answer", "parse_levels", "target_size"]
 
 
 def minigrid_schema(family: dict[str, Any], k: int) -> dict[str, Any]:
-    """JSON schema for grammar-constrained decoding of a K-level proposal."""
-    level = {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "maxLength": 24},
-            "size": {"enum": family["sizes"]},
-            "wall": {"type": "boolean"},
-            "door_locked": {"type": "boolean"},
-            "key": {"type": "boolean"},
-            "lava": {"enum": family["lava"]},
-            "distractors": {"enum": family["distractors"]},
-            "goal": {"enum": family["goals"]},
-        },
-        "required": list(LEVEL_FIELDS),
-        "additionalProperties": False,
-    }
-    return {
-        "type": "object",
-        "properties": {
-            "rationale": {"type": "string", "maxLength": 160},
-            "levels": {"type": "array", "items": level, "minItems": k, "maxItems": k},
-        },
-        "required": ["rationale", "levels"],
-        "additionalProperties": False,
-    }
-
-
-EXAMPLE_PROPOSAL = {
-    "rationale": "The agent cannot pick up the key yet, so start with tiny locked-door rooms.",
-    "levels": [
-        {"name": "tiny-doorkey", "size": 5, "wall": True, "door_locked": True, "key": True, "lava": 0,
-         "distractors": 0, "goal": "near"},
-        {"name": "open-room", "size": 6, "wall": False, "door_locked": False, "key": False, "lava": 0,
-         "distractors": 0, "goal": "far"},
-    ],
-}
+    """JSON schema of a K-level MiniGrid proposal without goals (what the LLM curriculum decodes under)."""
+    task = TaskSpec(target_env=f"MiniGrid-DoorKey-{family['target_size']}x{family['target_size']}-v0")
+    return MiniGridFamily().schema(task, k, goals=0)
 
 
 @dataclass
 class ParseResult:
     rationale: str = ""
-    specs: list[MiniGridLevelSpec] = field(default_factory=list)
+    specs: list[EnvConfig] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
     rejected: list[RejectedSpec] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    def score(self) -> tuple[int, int]:
+        """What a repair must not make worse: usable specs first, then usable goals."""
+        return len(self.specs), len(self.goals)
 
 
 def _extract_json(text: str) -> Any:
@@ -101,39 +68,82 @@ def _extract_json(text: str) -> Any:
         raise
 
 
-def parse_levels(text: str, k: int) -> ParseResult:
-    """Validate an LLM answer item by item, so one bad level does not sink the good ones."""
+def _parse_goals(data: dict[str, Any], family: Family, n_goals: int, result: ParseResult) -> None:
+    goals = data.get("goals")
+    if goals is None:
+        result.errors.append(f'the answer must have a "goals" list with 1 to {n_goals} goals' if n_goals > 1
+                             else 'the answer must have a "goals" list with 1 goal')
+        return
+    if not isinstance(goals, list):
+        result.errors.append('"goals" must be a list')
+        return
+    allowed = set(family.events)
+    names: set[str] = set()
+    for i, item in enumerate(goals[:n_goals]):
+        if not isinstance(item, dict):
+            result.errors.append(f"goals[{i}] is not an object")
+            continue
+        try:
+            goal = Goal(**item)
+        except (ValidationError, TypeError) as exc:
+            reason = validation_reasons(exc, "goal") if isinstance(exc, ValidationError) else str(exc)
+            result.errors.append(f"goals[{i}] {reason}")
+            result.rejected.append(RejectedSpec(spec=item, reason=f"[goal] {reason}"))
+            continue
+        unknown = [e for e in goal.events if e not in allowed]
+        if unknown:
+            reason = f"events: {', '.join(unknown)} not in this family's events ({', '.join(family.events)})"
+            result.errors.append(f"goals[{i}] {reason}")
+            result.rejected.append(RejectedSpec(spec=item, reason=f"[goal] {reason}"))
+            continue
+        if goal.name in names:
+            continue
+        names.add(goal.name)
+        result.goals.append(goal)
+    if len(goals) > n_goals:
+        result.errors.append(f"expected at most {n_goals} goals, got {len(goals)}")
+
+
+def parse_answer(text: str, family: Family, task: TaskSpec, k: int, n_goals: int = 0) -> ParseResult:
+    """Validate an LLM answer item by item, so one bad item does not sink the good ones."""
     result = ParseResult()
+    key = family.items_key
     try:
         data = _extract_json(text)
     except json.JSONDecodeError as exc:
         result.errors.append(f"the answer is not valid JSON ({exc.msg} at position {exc.pos})")
         return result
-    if not isinstance(data, dict) or not isinstance(data.get("levels"), list):
-        result.errors.append('the answer must be a JSON object with a "levels" list')
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        result.errors.append(f'the answer must be a JSON object with a "{key}" list')
         return result
     result.rationale = str(data.get("rationale", ""))[:500]
-    for i, item in enumerate(data["levels"]):
+    for i, item in enumerate(data[key]):
         if not isinstance(item, dict):
-            result.errors.append(f"levels[{i}] is not an object")
+            result.errors.append(f"{key}[{i}] is not an object")
             continue
         try:
-            result.specs.append(MiniGridLevelSpec(**{**item, "family": "minigrid"}))
-        except ValidationError as exc:
-            reasons = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'level'}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
-            )
-            result.errors.append(f"levels[{i}] {reasons}")
-            result.rejected.append(RejectedSpec(spec=item, reason=f"[schema] {reasons}"))
-    if len(data["levels"]) != k:
-        result.errors.append(f"expected exactly {k} levels, got {len(data['levels'])}")
+            result.specs.append(family.build(item, task))
+        except InvalidItem as exc:
+            result.errors.append(f"{key}[{i}] {exc.reason}")
+            result.rejected.append(RejectedSpec(spec=item, reason=f"[schema] {exc.reason}"))
+        except TypeError as exc:  # e.g. a non-string key the grammar did not prevent
+            result.errors.append(f"{key}[{i}] {exc}")
+            result.rejected.append(RejectedSpec(spec=item, reason=f"[schema] {exc}"))
+    if len(data[key]) != k:
+        result.errors.append(f"expected exactly {k} {key}, got {len(data[key])}")
+    if n_goals and family.events:
+        _parse_goals(data, family, n_goals, result)
     return result
+
+
+def parse_levels(text: str, k: int) -> ParseResult:
+    """MiniGrid levels without goals: the answer format of the LLM curriculum."""
+    return parse_answer(text, MiniGridFamily(), TaskSpec(), k)
 
 
 @dataclass
 class Proposer:
-    """Turns (task, feedback) into a `Proposal`, with one repair round for invalid output."""
+    """Turns (task, feedback) or a free-text request into a `Proposal`, with one repair round."""
 
     client: LLMClient
     k: int = 3
@@ -143,49 +153,59 @@ class Proposer:
     prompts_dir: Path | str | None = None
     #: Grammar-constrained decoding; off for servers that reject JSON-schema response formats.
     constrained: bool = True
+    family: Family = field(default_factory=MiniGridFamily)
+    #: Up to this many goals per answer (0: the answer has no goals, as in the LLM curriculum).
+    goals: int = 0
 
-    def render_prompt(self, task: TaskSpec, feedback: Feedback | None) -> tuple[str, str]:
-        family = minigrid_family(task)
+    def _goals(self) -> int:
+        return self.goals if self.family.events else 0
+
+    def render_prompt(
+        self, task: TaskSpec, feedback: Feedback | None, request: str | None = None
+    ) -> tuple[str, str]:
         system = render("system.j2", self.prompts_dir)
-        user = render(
-            "env_proposal.j2",
-            self.prompts_dir,
-            task=task,
-            family=family,
-            k=self.k,
-            feedback=feedback,
-            example=EXAMPLE_PROPOSAL,
-        )
+        context = self.family.context(task, self.k, feedback, request, self._goals())
+        user = render(self.family.template, self.prompts_dir, **context)
         return system, user
 
     def propose(self, task: TaskSpec, feedback: Feedback | None = None, cycle: int = 0) -> Proposal:
-        family = minigrid_family(task)
-        schema = minigrid_schema(family, self.k)
-        system, user = self.render_prompt(task, feedback)
+        """One curriculum step: the next specs for ``task`` given the last cycle's feedback."""
+        return self._ask(task, feedback, cycle, request=None)
+
+    def generate(self, request: str, cycle: int = 0) -> Proposal:
+        """Specs (and goals) for a free-text request, as ``gymsmith generate`` asks for them."""
+        return self._ask(self.family.task(request), None, cycle, request=request)
+
+    def _ask(self, task: TaskSpec, feedback: Feedback | None, cycle: int, request: str | None) -> Proposal:
+        n_goals = self._goals()
+        schema = self.family.schema(task, self.k, n_goals)
+        system, user = self.render_prompt(task, feedback, request)
         params = {
             "json_schema": schema if self.constrained else None,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "seed": self.seed + cycle,
         }
-        text, call = self.client.complete("env_proposal.j2", system, user, **params)
+        text, call = self.client.complete(self.family.template, system, user, **params)
         calls = [call]
-        parsed = parse_levels(text, self.k)
+        parsed = parse_answer(text, self.family, task, self.k, n_goals)
         repaired = False
         if parsed.errors:
             repair = render("repair.j2", self.prompts_dir, response=text, errors=parsed.errors, k=self.k)
             text2, call2 = self.client.complete("repair.j2", system, f"{user}\n\n{repair}", **params)
             calls.append(call2)
-            second = parse_levels(text2, self.k)
+            second = parse_answer(text2, self.family, task, self.k, n_goals)
             repaired = True
-            if len(second.specs) >= len(parsed.specs):
+            if second.score() >= parsed.score():
                 parsed = second
+        item_prefixes = (f"{self.family.items_key}[", "goals[")
         return Proposal(
             task=task,
             env_configs=parsed.specs,
+            goals=parsed.goals,
             rationale=parsed.rationale,
             llm_calls=calls,
             repaired=repaired,
             rejected=parsed.rejected,
-            errors=[e for e in parsed.errors if not e.startswith("levels[")],
+            errors=[e for e in parsed.errors if not e.startswith(item_prefixes)],
         )

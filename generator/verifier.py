@@ -7,6 +7,7 @@ schema, solvability and compatibility with the target's observation/action space
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,6 +22,8 @@ from gymsmith.schemas import (
 
 #: Level seeds the solvability check samples: a spec is a distribution, one lucky layout is not enough.
 SOLVABILITY_SEEDS = range(8)
+#: Random steps every constructed env must survive.
+SMOKE_STEPS = 5
 
 
 def _spaces_match(config: object, target_env: str) -> str:
@@ -40,9 +43,15 @@ def _spaces_match(config: object, target_env: str) -> str:
 
 
 def verify_env_config(
-    config: MiniGridLevelSpec | CrafterWorldSpec | GymKwargsSpec, target_env: str | None = None
+    config: MiniGridLevelSpec | CrafterWorldSpec | GymKwargsSpec,
+    target_env: str | None = None,
+    family: Any = None,
 ) -> Verdict:
-    """Run the layers in order and stop at the first failure (later layers assume earlier ones passed)."""
+    """Run the layers in order and stop at the first failure (later layers assume earlier ones passed).
+
+    ``family`` (a `gymsmith.generator.families.Family`) adds what the user declared to the schema layer — for
+    Gymnasium kwargs the ``--param`` ranges, which pydantic's `GymKwargsSpec` alone cannot know.
+    """
     start = time.perf_counter()
     rejections: list[Rejection] = []
     subject = f"{config.family}:{config.name}"
@@ -50,6 +59,10 @@ def verify_env_config(
         type(config).model_validate(config.model_dump())
     except ValidationError as exc:
         rejections.append(Rejection(layer="schema", reason=str(exc.errors()[0]["msg"])))
+    if not rejections and family is not None:
+        why = family.check(config)
+        if why:
+            rejections.append(Rejection(layer="schema", reason=why))
     if not rejections and isinstance(config, MiniGridLevelSpec):
         from gymsmith.envs.minigrid_family import check_spec
 
@@ -61,8 +74,15 @@ def verify_env_config(
             from gymsmith.envs.mixture import make_source_env
 
             env = make_source_env(config)
-            env.reset(seed=0)
-            env.close()
+            try:
+                env.reset(seed=0)
+                env.action_space.seed(0)
+                for _ in range(SMOKE_STEPS):  # some kwargs construct fine and only break the dynamics
+                    _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                    if terminated or truncated:
+                        env.reset()
+            finally:
+                env.close()
         except Exception as exc:  # the env's own constructor is the judge of its kwargs
             rejections.append(Rejection(layer="construct", reason=f"{type(exc).__name__}: {exc}"))
     if not rejections and target_env is not None:

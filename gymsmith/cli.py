@@ -14,15 +14,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gymsmith.config import ConfigError, build_config
+from gymsmith.config import ConfigError, RunConfig, build_config
 
 app = typer.Typer(add_completion=False, help="LLM-written environments, rewards and curricula for RL.")
 console = Console()
 
 
+#: Mixture entries printed per cycle; PLR mixtures hold one entry per replayed level.
+SHOW_ENTRIES = 8
+
+
 def _fail(message: str) -> None:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=2)
+
+
+def _describe(source: Any) -> str:
+    return source.env_id if source.family == "target" else json.dumps(source.model_dump(exclude={"family"}))
 
 
 class RichHooks:
@@ -50,10 +58,13 @@ class RichHooks:
                 f"LLM [{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
                 f"completion tokens in {call.latency_s:.1f}s"
             )
-        for entry, p in zip(mixture.entries, mixture.probabilities(), strict=True):
-            src = entry.source
-            desc = src.env_id if src.family == "target" else json.dumps(src.model_dump(exclude={"family"}))
-            console.print(f"  {p:5.0%}  {desc}")
+        ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])
+        for p, entry in ranked[:SHOW_ENTRIES]:
+            pinned = f"  (seeds: {len(entry.seeds)})" if entry.seeds else ""
+            console.print(f"  {p:5.1%}  {_describe(entry.source)}{pinned}")
+        if len(ranked) > SHOW_ENTRIES:
+            rest = sum(p for p, _ in ranked[SHOW_ENTRIES:])
+            console.print(f"  {rest:5.1%}  … {len(ranked) - SHOW_ENTRIES} more entries")
         for rej in strategy.artifacts.rejected:
             console.print(f"  [yellow]rejected[/] {json.dumps(rej.spec)}: {rej.reason}")
 
@@ -68,15 +79,22 @@ class RichHooks:
         if self.progress is not None:
             self.progress.advance(self.task, steps)
 
+    def evaluation_started(self, cycle: int, episodes: int) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        console.print(f"evaluating on the target ({episodes} episodes)")
+
     def cycle_finished(self, cycle: int, outcome: Any, record: Any) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
         ev = outcome.evaluation
         skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items())
-        trained = ", ".join(
+        names = list(dict.fromkeys(
             e.source.env_id if e.source.family == "target" else e.source.name for e in outcome.mixture.entries
-        )
+        ))
+        trained = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} + {len(names) - 3} more"
         self.table.add_row(
             str(cycle + 1), trained, str(len(outcome.feedback.rejected)),
             f"{outcome.training.steps_per_s:.0f}", f"{ev.success_rate:.2f}", skills,
@@ -86,8 +104,12 @@ class RichHooks:
         )
 
 
-def _install_sigint(hooks: RichHooks) -> None:
-    """First Ctrl-C: stop at the next step; the last committed cycle is kept. Second: abort at once."""
+def make_sigint_handler(hooks: RichHooks) -> Any:
+    """First Ctrl-C: stop at the next safe point, keeping every committed cycle. Second: abort at once.
+
+    A first Ctrl-C during training drops the unfinished cycle (it was never written); during evaluation or
+    saving, the cycle is committed first. Before the loop exists there is nothing to save, so it aborts.
+    """
 
     def handler(signum: int, frame: Any) -> None:
         loop = hooks.loop
@@ -95,9 +117,35 @@ def _install_sigint(hooks: RichHooks) -> None:
             console.print("[red]aborted[/]")
             raise KeyboardInterrupt
         loop.stop_requested = True
-        console.print("[yellow]stopping after saving the last committed cycle; Ctrl-C again to abort[/]")
+        console.print("[yellow]stopping: committed cycles are kept (resume with --resume); Ctrl-C again to abort[/]")
 
-    signal.signal(signal.SIGINT, handler)
+    return handler
+
+
+def _resume_config(resume: str, config: Path | None, runs_dir: str | None, cycles: int | None,
+                   overrides: dict[str, Any]) -> RunConfig:
+    """A resumed run keeps its stored config; only --cycles may extend it (other flags are ignored, said so)."""
+    from gymsmith import api
+
+    base = build_config(config, {"runs_dir": runs_dir}).runs_dir if config else (runs_dir or "runs")
+    store_path = Path(base) / api.STORE_NAME
+    if not store_path.exists():
+        _fail(f"--resume {resume}: no run store at {store_path} (pass --runs-dir)")
+    store = api.open_store(base)
+    try:
+        stored = store.run_config(resume)
+    except KeyError as exc:
+        _fail(str(exc).strip("'\""))
+    finally:
+        store.close()
+    ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
+    if ignored:
+        console.print(f"[yellow]--resume keeps the stored config; ignoring {', '.join(ignored)}[/]")
+    try:
+        return RunConfig.model_validate({**stored, "cycles": cycles or stored["cycles"], "runs_dir": base})
+    except ValueError as exc:
+        _fail(f"stored config of {resume} is no longer valid: {exc}")
+        raise  # unreachable: _fail exits
 
 
 @app.command()
@@ -120,6 +168,7 @@ def run(
     record: str | None = typer.Option(None, "--record", help="write every LLM response to this cassette"),
     prompts: str | None = typer.Option(None, "--prompts", help="directory of templates overriding prompts/"),
     runs_dir: str | None = typer.Option(None, "--runs-dir"),
+    tensorboard: bool | None = typer.Option(None, "--tensorboard/--no-tensorboard", help="SB3 logs to TensorBoard"),
     resume: str | None = typer.Option(None, "--resume", help="continue RUN_ID after its last committed cycle"),
 ) -> None:
     """Run C cycles of propose → verify → train → evaluate → feedback."""
@@ -130,18 +179,28 @@ def run(
         "n_envs": n_envs, "k_levels": k, "target_ratio": target_ratio, "eval_episodes": eval_episodes,
         "seed": seed, "device": device, "backend": backend, "model": model, "base_url": base_url,
         "cassette": cassette, "record": record, "prompts_dir": prompts, "runs_dir": runs_dir,
+        "tensorboard": tensorboard,
     }
     try:
-        cfg = build_config(config, overrides)
+        cfg = _resume_config(resume, config, runs_dir, cycles, overrides) if resume else build_config(config, overrides)
     except ConfigError as exc:
         _fail(str(exc))
     hooks = RichHooks(cfg.cycles)
-    _install_sigint(hooks)
+    previous = signal.signal(signal.SIGINT, make_sigint_handler(hooks))
     start = time.perf_counter()
     try:
         summary = api.run(cfg, hooks=hooks, resume=resume)
     except (ConfigError, KeyError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc).strip("'\""))
+    except KeyboardInterrupt:
+        run_id = hooks.loop.run_id if hooks.loop is not None else None
+        hint = f"; continue with: gymsmith run --resume {run_id} --runs-dir {cfg.runs_dir}" if run_id else ""
+        console.print(f"[red]aborted[/]: committed cycles are kept{hint}")
+        raise typer.Exit(code=130) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if hooks.progress is not None:  # a stop mid-training leaves the bar running
+            hooks.progress.stop()
     console.print(hooks.table)
     for c in summary.cycles:
         console.print(f"cycle {c['cycle'] + 1}: target success {c['target_success']:.2f}")
@@ -157,25 +216,151 @@ def run(
     console.print(f"checkpoints: {summary.run_dir}/checkpoints")
 
 
+def _print_llm_cost(totals: dict[str, float], wall_s: float) -> None:
+    console.print(
+        f"LLM: {totals['calls']} calls ({totals['cached']} from cache, {totals['model_calls']} to the model), "
+        f"{totals['prompt_tokens']} prompt + {totals['completion_tokens']} completion tokens, "
+        f"{totals['latency_s']}s in LLM calls; wall time {wall_s:.1f}s"
+    )
+
+
+@app.command()
+def generate(
+    prompt: str = typer.Argument(..., help="what the environments should be like, in words"),
+    family: str = typer.Option("minigrid", "--family", "-f", help="minigrid | crafter | gym:<EnvId>"),
+    n: int = typer.Option(3, "-n", min=1, max=16, help="how many environments to ask for"),
+    out: Path = typer.Option(Path("generated"), "--out", "-o", help="output directory"),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="what the LLM may set: name=LO..HI (ints or floats), name=a|b, name=VALUE"
+    ),
+    goals: int = typer.Option(2, "--goals", min=0, max=8, help="up to this many goals (0: none)"),
+    backend: str = typer.Option("local", "--backend", help="local | openai | replay"),
+    model: str | None = typer.Option(None, "--model"),
+    base_url: str | None = typer.Option(None, "--base-url"),
+    cassette: Path | None = typer.Option(None, "--cassette", help="recorded responses for --backend replay"),
+    record: Path | None = typer.Option(None, "--record", help="write every LLM response to this cassette"),
+    prompts: Path | None = typer.Option(None, "--prompts", help="directory of templates overriding prompts/"),
+    seed: int = typer.Option(0, "--seed", help="LLM sampling seed"),
+    temperature: float = typer.Option(0.7, "--temperature", min=0.0, max=2.0),
+    max_tokens: int = typer.Option(1024, "--max-tokens", min=64, max=8192),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="answer identical calls from the disk cache"),
+    constrained: bool = typer.Option(True, "--constrained/--unconstrained", help="JSON-schema grammar decoding"),
+) -> None:
+    """Ask the LLM for N environment specs (and goals), verify them, write specs, renders and index.json."""
+    from rich.markup import escape
+
+    from gymsmith.generator.families import FamilyError, make_family
+    from gymsmith.generator.generate import generate as run_generate
+    from gymsmith.generator.llm import BACKENDS, LLMClient, make_chat_model
+
+    start = time.perf_counter()
+    if backend not in BACKENDS:
+        _fail(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if cassette is not None and not cassette.is_file():
+        _fail(f"--cassette {cassette} does not exist")
+    if prompts is not None and not prompts.is_dir():
+        _fail(f"--prompts {prompts} is not a directory")
+    try:
+        fam = make_family(family, param or [])
+        chat = make_chat_model(backend, model=model, base_url=base_url, cassette=cassette)
+    except (FamilyError, ValueError) as exc:
+        _fail(str(exc))
+    client = LLMClient(chat=chat, backend=backend, use_cache=cache, record_path=record)
+    try:
+        result = run_generate(
+            prompt, fam, client, n, out, goals=goals, prompts_dir=prompts, seed=seed, temperature=temperature,
+            max_tokens=max_tokens, constrained=constrained,
+        )
+    except Exception as exc:  # an LLM backend, a cassette or a template failing: a message, not a traceback
+        for call in client.calls:
+            origin = "cache" if call.cached else call.model
+            console.print(escape(f"LLM [{origin}] {call.template}: {call.latency_s:.1f}s"))
+        _print_llm_cost(client.totals(), time.perf_counter() - start)
+        _fail(escape(f"generate failed: {type(exc).__name__}: {str(exc).strip(chr(34) + chr(39))}"))
+    for call in result.proposal.llm_calls:
+        origin = "cache" if call.cached else call.model
+        console.print(escape(
+            f"LLM [{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
+            f"completion tokens in {call.latency_s:.1f}s"
+        ))
+    if result.proposal.rationale:
+        console.print(f"rationale: {escape(result.proposal.rationale)}")
+    table = Table(title=f"{len(result.accepted)} of {n} accepted ({fam.name})")
+    for col in ("file", "renders", "spec"):
+        table.add_column(col)
+    for entry in result.accepted:
+        spec_text = {k: v for k, v in entry["spec"].items() if k not in ("family", "name")}
+        renders = ", ".join(entry["renders"]) or f"[yellow]{escape(entry.get('render_error', '-'))}[/]"
+        table.add_row(escape(entry["file"]), renders, escape(json.dumps(spec_text)))
+    console.print(table)
+    for goal in result.goals:
+        console.print(f"goal [bold]{escape(goal.name)}[/]: {' + '.join(goal.events)} — {escape(goal.description)}")
+    for rej in result.rejected:
+        console.print(f"[yellow]rejected[/] {escape(json.dumps(rej.spec))}: {escape(rej.reason)}")
+    for error in result.proposal.errors:
+        console.print(f"[yellow]LLM answer:[/] {escape(error)}")
+    console.print(f"index: {result.index_path}")
+    _print_llm_cost(result.llm, time.perf_counter() - start)
+    if not result.accepted:
+        console.print(
+            "[bold red]no environment was accepted[/]"
+            + (" (the answer stayed invalid after one repair)" if result.proposal.repaired else "")
+        )
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def show(
     spec: Path = typer.Argument(..., help="a JSON level/world spec"),
     out: Path | None = typer.Option(None, "--out", help="PNG path (default: next to the spec)"),
     seed: int = typer.Option(0, "--seed"),
+    gif: bool = typer.Option(False, "--gif", help="also record a random-policy rollout as a GIF next to the PNG"),
+    steps: int = typer.Option(64, "--steps", min=1, max=2000, help="rollout length of --gif"),
 ) -> None:
-    """Render one sampled level of a spec to PNG."""
+    """Render one sampled level of a spec to PNG (and a short random rollout with --gif)."""
     from pydantic import TypeAdapter, ValidationError
 
     from gymsmith.schemas import EnvConfig
 
     try:
         data = json.loads(spec.read_text())
-        config = TypeAdapter(EnvConfig).validate_python(data.get("spec", data))
+        config = TypeAdapter(EnvConfig).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
     except (OSError, json.JSONDecodeError, ValidationError) as exc:
         _fail(f"cannot read spec {spec}: {exc}")
-    from gymsmith.envs.render import save_render
+    from gymsmith.envs.render import save_render, save_rollout_gif
 
-    path = save_render(config, out or spec.with_suffix(".png"), seed=seed)
+    png = out or spec.with_suffix(".png")
+    path = save_render(config, png, seed=seed)
+    console.print(f"wrote {path}")
+    if gif:
+        try:
+            console.print(f"wrote {save_rollout_gif(config, png.with_suffix('.gif'), seed=seed, steps=steps)}")
+        except Exception as exc:  # e.g. an env without rgb_array frames
+            _fail(f"cannot record a rollout of {spec}: {type(exc).__name__}: {exc}")
+
+
+@app.command()
+def report(
+    run_id: str = typer.Argument(..., help="the run to report on"),
+    compare: list[str] | None = typer.Option(None, "--compare", help="another run to compare (repeatable)"),
+    runs_dir: str = typer.Option("runs", "--runs-dir"),
+    out: Path | None = typer.Option(None, "--out", help="output directory (default RUNS_DIR/RUN_ID/report)"),
+    max_levels: int = typer.Option(6, "--max-levels", help="level renders per cycle and run"),
+) -> None:
+    """Write report.html with PNGs: success vs steps, skills over cycles, levels, LLM cost, rejections."""
+    from gymsmith import api
+    from gymsmith.curricula.report import write_report
+
+    store_path = Path(runs_dir) / api.STORE_NAME
+    if not store_path.exists():
+        _fail(f"no run store at {store_path} (pass --runs-dir)")
+    store = api.open_store(runs_dir)
+    try:
+        path = write_report(store, [run_id, *(compare or [])], out or Path(runs_dir) / run_id / "report", max_levels)
+    except KeyError as exc:
+        _fail(str(exc).strip("'\""))
+    finally:
+        store.close()
     console.print(f"wrote {path}")
 
 

@@ -163,6 +163,8 @@ class EnvMixture(_Model):
     """What the trainer trains on next: weighted sources, sampled at every episode reset."""
 
     entries: list[MixtureEntry] = Field(min_length=1)
+    #: A verified reward program replacing the env reward on every source (reward-evolving curricula).
+    reward: RewardProgram | None = None
 
     def probabilities(self) -> list[float]:
         total = sum(e.weight for e in self.entries)
@@ -321,3 +323,6 @@ class CandidateSpec(_Model):
     eval_episodes: int = Field(default=20, ge=1)
     skills: list[str] = Field(default_factory=lambda: list(DOORKEY_SKILLS))
     ppo: dict[str, Any] = Field(default_factory=dict)
+
+
+EnvMixture.model_rebuild()

@@ -34,3 +34,30 @@ def loop_config(runs_dir: str | Path, **overrides: object) -> RunConfig:
 def repair_proposer_kwargs() -> dict[str, object]:
     """Unconstrained decoding from the base Gemma model: its first answer is rarely valid JSON."""
     return {"k": 2, "temperature": 0.7, "max_tokens": 200, "seed": 3, "constrained": False}
+
+
+#: `gymsmith generate` scenarios: (cassette, CLI arguments without --out/--backend/--cassette/--record).
+#: tests/cassettes/record.py runs exactly these arguments against the local model, the tests replay them.
+GENERATE_SCENARIOS: dict[str, tuple[Path, list[str]]] = {
+    "generate_minigrid": (
+        CASSETTES / "generate_minigrid_qwen.json",
+        ["Small rooms where the agent must get past lava to reach the goal; some also have a locked door.",
+         "--family", "minigrid", "-n", "3", "--goals", "2", "--seed", "0"],
+    ),
+    "generate_crafter": (
+        CASSETTES / "generate_crafter_qwen.json",
+        ["Worlds where a beginner can learn to make stone tools and find iron.",
+         "--family", "crafter", "-n", "2", "--goals", "2", "--seed", "0"],
+    ),
+    "generate_gym": (
+        CASSETTES / "generate_gym_qwen.json",
+        ["Empty rooms of growing size.", "--family", "gym:MiniGrid-Empty-5x5-v0", "--param", "size=5..12",
+         "-n", "3", "--goals", "1", "--seed", "0"],
+    ),
+    # The Gemma 270M base model without a grammar: answers prose, so the repair round runs and fails.
+    "generate_repair": (
+        CASSETTES / "generate_repair_gemma.json",
+        ["Two small rooms with a locked door.", "--family", "minigrid", "-n", "2", "--goals", "0",
+         "--model", "gemma3-270m", "--unconstrained", "--max-tokens", "200", "--seed", "3"],
+    ),
+}

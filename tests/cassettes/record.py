@@ -1,4 +1,8 @@
-"""Record the test cassettes from the embedded local models (real responses; run with `make record`)."""
+"""Record the test cassettes from the embedded local models (real responses; run with `make record`).
+
+``python tests/cassettes/record.py [NAME ...]`` records only the named scenarios (loop, repair and the keys
+of `scenarios.GENERATE_SCENARIOS`); without names it records all of them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenarios import LOOP_CASSETTE, REPAIR_CASSETTE, loop_config, repair_proposer_kwargs  # noqa: E402
+from scenarios import (  # noqa: E402
+    GENERATE_SCENARIOS,
+    LOOP_CASSETTE,
+    REPAIR_CASSETTE,
+    loop_config,
+    repair_proposer_kwargs,
+)
 
 import gymsmith  # noqa: E402
 from gymsmith.generator.llm import LLMClient, make_chat_model  # noqa: E402
@@ -16,12 +26,15 @@ from gymsmith.generator.proposer import Proposer  # noqa: E402
 from gymsmith.schemas import TaskSpec  # noqa: E402
 
 
-def main() -> None:
+def record_loop() -> None:
     with tempfile.TemporaryDirectory() as runs:
         LOOP_CASSETTE.unlink(missing_ok=True)
         cfg = loop_config(runs, backend="local", cassette=None, record=str(LOOP_CASSETTE))
         summary = gymsmith.run(cfg)
         print("loop cassette:", LOOP_CASSETTE, summary.llm_totals)
+
+
+def record_repair() -> None:
     REPAIR_CASSETTE.unlink(missing_ok=True)
     client = LLMClient(make_chat_model("local", model="gemma3-270m"), backend="local", use_cache=False,
                        record_path=REPAIR_CASSETTE)
@@ -29,5 +42,37 @@ def main() -> None:
     print("repair cassette:", REPAIR_CASSETTE, client.totals(), proposal.errors, len(proposal.rejected))
 
 
+def record_generate(name: str) -> None:
+    """Run the real CLI against the local model, so the recorded calls are exactly the ones the tests make."""
+    from typer.testing import CliRunner
+
+    from gymsmith.cli import app
+
+    cassette, args = GENERATE_SCENARIOS[name]
+    cassette.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as out:
+        result = CliRunner().invoke(
+            app, ["generate", *args, "--out", out, "--backend", "local", "--no-cache", "--record", str(cassette)]
+        )
+    print(f"{name} cassette: {cassette} (exit code {result.exit_code})")
+    print(result.output)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    if result.exit_code not in (0, 1):  # 1: nothing accepted, which the repair scenario expects
+        raise SystemExit(f"recording {name} failed")
+
+
+RECORDERS = {"loop": record_loop, "repair": record_repair,
+             **{name: (lambda name=name: record_generate(name)) for name in GENERATE_SCENARIOS}}
+
+
+def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in RECORDERS]
+    if unknown:
+        raise SystemExit(f"unknown scenarios {unknown}; choose from {', '.join(RECORDERS)}")
+    for name in names or list(RECORDERS):
+        RECORDERS[name]()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,0 +1,229 @@
+"""Families, declared parameter ranges, goal parsing and the repair round, without an LLM.
+
+Answers here are typed-in test inputs for the parser, not cassettes: recorded model responses live in
+tests/cassettes and are exercised by test_generate.py and test_llm.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from gymsmith.envs.goals import episode_events, family_events, goal_reached, goal_success, probe_skills
+from gymsmith.envs.mixture import make_source_env
+from gymsmith.generator.families import (
+    CrafterFamily,
+    FamilyError,
+    GymFamily,
+    MiniGridFamily,
+    ParamRange,
+    make_family,
+)
+from gymsmith.generator.llm import LLMClient
+from gymsmith.generator.proposer import Proposer, minigrid_family, minigrid_schema, parse_answer
+from gymsmith.generator.templates import render
+from gymsmith.generator.verifier import verify_env_config
+from gymsmith.schemas import MINIGRID_EVENTS, CrafterWorldSpec, Goal, GymKwargsSpec, MiniGridLevelSpec, TaskSpec
+
+LEVEL = {"name": "a", "size": 5, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
+         "goal": "near"}
+WORLD = {"name": "w", "biome": "mountain", "tree": "common", "coal": "very_common", "iron": "common",
+         "diamond": "default", "zombies": "rare", "skeletons": "rare", "cows": "common", "peaceful": False,
+         "area": 48, "length": 10000, "inventory": {"wood": 5}}
+
+
+# ------------------------------------------------------------------------------------------ --param
+
+
+def test_param_declarations_parse_to_ints_floats_and_choices():
+    size = ParamRange.parse("size=5..16")
+    assert (size.kind, size.low, size.high) == ("int", 5, 16)
+    assert size.schema() == {"enum": list(range(5, 17))}  # small int ranges are enums: grammars enforce those
+    p = ParamRange.parse("p=0.1..0.9")
+    assert p.kind == "float" and p.schema() == {"type": "number", "minimum": 0.1, "maximum": 0.9}
+    mode = ParamRange.parse("mode=a|b")
+    assert mode.choices == ("a", "b") and mode.schema() == {"enum": ["a", "b"]}
+    flag = ParamRange.parse("is_slippery=true|false")
+    assert flag.choices == (True, False)
+    assert ParamRange.parse("x=3").choices == (3,)
+    wide = ParamRange.parse("max_steps=10..1000")
+    assert wide.schema() == {"type": "integer", "minimum": 10, "maximum": 1000}
+    for bad in ("size", "size=", "size=9..5", "size=a..b", "1x=1..2", "m=a||b"):
+        with pytest.raises(FamilyError):
+            ParamRange.parse(bad)
+
+
+def test_gym_kwargs_are_validated_against_the_declared_ranges():
+    fam = make_family("gym:MiniGrid-Empty-5x5-v0", ["size=5..12"])
+    assert isinstance(fam, GymFamily)
+    spec = fam.build({"name": "room", "kwargs": {"size": 8}})
+    assert spec == GymKwargsSpec(name="room", env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 8})
+    schema = fam.schema(fam.task("x"), 3, goals=1)
+    config = schema["properties"]["configs"]["items"]
+    assert config["properties"]["kwargs"]["properties"]["size"] == {"enum": list(range(5, 13))}
+    assert schema["properties"]["goals"]["items"]["properties"]["events"]["items"] == {"enum": list(MINIGRID_EVENTS)}
+    for bad, why in (({"size": 20}, "less than or equal to 12"), ({"size": 6.5}, "valid integer"),
+                     ({"size": True}, "valid integer"), ({"size": 6, "agent_start_dir": 1}, "Extra inputs"),
+                     ({}, "Field required")):
+        result = parse_answer(json.dumps({"rationale": "", "configs": [{"name": "r", "kwargs": bad}]}), fam,
+                              fam.task("x"), k=1)
+        assert not result.specs and why in result.rejected[0].reason, (bad, result.rejected)
+        assert result.rejected[0].reason.startswith("[schema] kwargs.")
+
+
+def test_float_and_choice_ranges_for_classic_envs():
+    pendulum = make_family("gym:Pendulum-v1", ["g=2.0..12.0"])
+    assert pendulum.build({"name": "low", "kwargs": {"g": 3}}).kwargs == {"g": 3.0}
+    with pytest.raises(ValueError, match="less than or equal to 12"):
+        pendulum.build({"name": "high", "kwargs": {"g": 15.5}})
+    assert pendulum.events == ()  # no event vocabulary: such a family has no goals
+    lake = make_family("gym:FrozenLake-v1", ["map_name=4x4|8x8", "is_slippery=true|false"])
+    assert lake.build({"name": "l", "kwargs": {"map_name": "8x8", "is_slippery": False}}).kwargs == {
+        "map_name": "8x8", "is_slippery": False}
+    with pytest.raises(ValueError, match='map_name: "5x5" is not one of "4x4", "8x8"'):
+        lake.build({"name": "l", "kwargs": {"map_name": "5x5", "is_slippery": False}})
+    with pytest.raises(ValueError, match="is_slippery: 0 is not one of true, false"):
+        lake.build({"name": "l", "kwargs": {"map_name": "4x4", "is_slippery": 0}})  # 0 == False, but not a bool
+
+
+def test_verifier_applies_the_declared_ranges_and_the_env_constructor():
+    fam = make_family("gym:MiniGrid-Empty-5x5-v0", ["size=5..12"])
+    ok = verify_env_config(GymKwargsSpec(env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 7}), fam.target_env, fam)
+    assert ok.accepted, ok.reason()
+    out = verify_env_config(GymKwargsSpec(env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 14}), family=fam)
+    assert not out.accepted and out.rejections[0].layer == "schema" and "declared ranges" in out.reason()
+    # without declared ranges the constructor is the judge: an Empty room needs size >= 3
+    tiny = verify_env_config(GymKwargsSpec(env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 1}))
+    assert not tiny.accepted and tiny.rejections[0].layer == "construct"
+
+
+def test_family_setup_errors_say_what_to_type():
+    with pytest.raises(FamilyError, match="did you mean"):
+        make_family("gym:CartPole-v9", ["x=1..2"])
+    with pytest.raises(FamilyError, match="does not take gravity; its constructor takes: g"):
+        make_family("gym:Pendulum-v1", ["gravity=1.0..2.0"])
+    with pytest.raises(FamilyError, match="needs at least one --param"):
+        make_family("gym:Pendulum-v1")
+    with pytest.raises(FamilyError, match="declared twice"):
+        make_family("gym:Pendulum-v1", ["g=1.0..2.0", "g=3.0..4.0"])
+    with pytest.raises(FamilyError, match="unknown family"):
+        make_family("procgen")
+    with pytest.raises(FamilyError, match="tunable fields"):
+        make_family("crafter", ["inventory=1..2"])
+    with pytest.raises(FamilyError, match="not allowed"):
+        make_family("crafter", ["area=16..20"])
+
+
+# -------------------------------------------------------------------------------- MiniGrid & Crafter
+
+
+def test_minigrid_curriculum_schema_is_unchanged_without_goals():
+    """The LLM curriculum's recorded cassette keys include this schema: goals must not leak into it."""
+    schema = minigrid_schema(minigrid_family(TaskSpec()), 3)
+    assert list(schema["properties"]) == ["rationale", "levels"]
+    assert schema["properties"]["levels"]["items"]["properties"]["size"] == {"enum": [5, 6, 7, 8]}
+    with_goals = MiniGridFamily().schema(TaskSpec(), 3, goals=2)
+    assert with_goals["required"] == ["rationale", "levels", "goals"]
+
+
+def test_minigrid_params_narrow_the_enums_and_are_rechecked():
+    fam = make_family("minigrid", ["size=6..7", "lava=1|2", "wall=true"])
+    schema = fam.schema(fam.task("x"), 2, goals=0)["properties"]["levels"]["items"]["properties"]
+    assert schema["size"] == {"enum": [6, 7]} and schema["lava"] == {"enum": [1, 2]}
+    assert schema["wall"] == {"enum": [True]}
+    prompt = render(fam.template, None, **fam.context(fam.task("x"), 2, None, "x", 0))
+    assert "one of 6, 7 " in prompt and "wall must be true in every level" in prompt
+    text = json.dumps({"rationale": "", "levels": [{**LEVEL, "size": 6, "lava": 1},
+                                                    {**LEVEL, "name": "b", "size": 8, "lava": 1}]})
+    result = parse_answer(text, fam, fam.task("x"), k=2)
+    assert [s.name for s in result.specs] == ["a"]
+    assert "size: 8 is not one of 6, 7" in result.rejected[0].reason
+
+
+def test_crafter_fields_are_enums_and_answers_are_validated():
+    fam = CrafterFamily()
+    schema = fam.schema(fam.task("x"), 2, goals=2)
+    world = schema["properties"]["worlds"]["items"]["properties"]
+    assert world["biome"] == {"enum": ["natural", "grassland", "mountain", "beaches"]}
+    assert world["coal"]["enum"][0] == "very_rare" and world["area"] == {"enum": [32, 48, 64]}
+    assert world["inventory"]["properties"]["wood"] == {"enum": list(range(10))}
+    assert world["inventory"]["properties"]["iron_pickaxe"] == {"enum": [0, 1]}
+    assert len(schema["properties"]["goals"]["items"]["properties"]["events"]["items"]["enum"]) == 22
+    good = fam.build(WORLD)
+    assert isinstance(good, CrafterWorldSpec) and good.inventory == {"wood": 5}
+    text = json.dumps({"rationale": "", "worlds": [
+        {**WORLD, "biome": "desert"}, {**WORLD, "inventory": {"wood": 12}}, {**WORLD, "area": 40}]})
+    result = parse_answer(text, fam, fam.task("x"), k=3)
+    reasons = [r.reason for r in result.rejected]
+    assert not result.specs and len(reasons) == 3
+    assert "biome" in reasons[0] and "0..9" in reasons[1] and "area: 40 is not one of 32, 48, 64" in reasons[2]
+    prompt = render(fam.template, None, **fam.context(fam.task("iron"), 2, None, "iron", 2))
+    for words in ("collect_iron: needs a stone_pickaxe", "make_iron_pickaxe: uses 1 wood, 1 coal, 1 iron",
+                  "very_rare, rare, default, common, very_common", "Also write 1 to 2 goals", "REQUEST: iron"):
+        assert words in prompt
+
+
+# -------------------------------------------------------------------------------------------- goals
+
+
+def test_goals_are_parsed_against_the_family_events():
+    fam = MiniGridFamily()
+    text = json.dumps({"rationale": "", "levels": [LEVEL], "goals": [
+        {"name": "unlock", "description": "", "events": ["picked_up_key", "opened_door"]},
+        {"name": "fly", "description": "", "events": ["flew_away"]},
+        {"name": "unlock", "description": "twice", "events": ["reached_goal"]},
+    ]})
+    result = parse_answer(text, fam, fam.task("x"), k=1, n_goals=2)
+    assert [g.name for g in result.goals] == ["unlock"]
+    assert "flew_away not in this family's events" in result.rejected[0].reason
+    assert "expected at most 2 goals, got 3" in result.errors
+    missing = parse_answer(json.dumps({"rationale": "", "levels": [LEVEL]}), fam, fam.task("x"), k=1, n_goals=1)
+    assert missing.specs and 'a "goals" list with 1 goal' in missing.errors[0]
+
+
+def test_goal_helpers_score_episodes_from_event_sets():
+    unlock = Goal(name="unlock", events=["picked_up_key", "opened_door"])
+    finish = Goal(name="finish", events=["reached_goal"])
+    episodes = [{"picked_up_key", "opened_door", "reached_goal"}, {"picked_up_key"}, set(), ["opened_door",
+                                                                                           "picked_up_key"]]
+    assert goal_reached(unlock, episodes[0]) and not goal_reached(unlock, episodes[1])
+    rates = goal_success([unlock, finish], episodes)
+    assert rates["unlock"].mean == 0.5 and rates["finish"].mean == 0.25 and rates["unlock"].n == 4
+    assert probe_skills([unlock, finish, Goal(name="again", events=["opened_door"])]) == [
+        "picked_up_key", "opened_door", "reached_goal"]
+    assert family_events("minigrid") == family_events("MiniGrid-DoorKey-8x8-v0") == MINIGRID_EVENTS
+    assert "collect_diamond" in family_events("crafter") and family_events("Pendulum-v1") == ()
+    env = make_source_env(MiniGridLevelSpec(size=5, wall=False, door_locked=False, key=True, max_steps=40))
+    try:
+        events = episode_events(env, episodes=3, seed=1)
+    finally:
+        env.close()
+    assert len(events) == 3 and all(e <= set(MINIGRID_EVENTS) for e in events)
+
+
+# ---------------------------------------------------------------------------------- proposer & repair
+
+
+def test_repair_round_shows_the_validation_error_and_uses_the_fixed_answer():
+    """A test double stands in for the model here; the recorded-model repair path is in test_generate."""
+    bad = json.dumps({"rationale": "r", "levels": [{**LEVEL, "wall": False}],
+                      "goals": [{"name": "g", "description": "", "events": ["reached_goal"]}]})
+    good = json.dumps({"rationale": "r", "levels": [LEVEL],
+                       "goals": [{"name": "g", "description": "", "events": ["reached_goal"]}]})
+    client = LLMClient(FakeListChatModel(responses=[bad, good]), backend="fake", use_cache=False)
+    proposal = Proposer(client, k=1, family=MiniGridFamily(), goals=1).generate("a locked door")
+    assert proposal.repaired and [c.template for c in proposal.llm_calls] == ["env_proposal.j2", "repair.j2"]
+    assert [s.name for s in proposal.env_configs] == ["a"] and [g.name for g in proposal.goals] == ["g"]
+    assert proposal.rejected == [] and proposal.errors == []
+    repair_prompt = client.calls[1]
+    assert repair_prompt.response == good
+
+
+def test_prompts_dir_overrides_a_template_by_name(tmp_path):
+    (tmp_path / "crafter_proposal.j2").write_text("Custom: {{ request }} ({{ k }} worlds)")
+    client = LLMClient(FakeListChatModel(responses=["{}"]), backend="fake", use_cache=False)
+    proposer = Proposer(client, k=2, family=CrafterFamily(), goals=1, prompts_dir=tmp_path)
+    system, user = proposer.render_prompt(proposer.family.task("caves"), None, "caves")
+    assert user == "Custom: caves (2 worlds)" and "curriculum designer" in system
