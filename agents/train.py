@@ -7,9 +7,11 @@ and only the mixture its vectorised envs sample from changes between cycles.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,11 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
 from gymsmith.agents.policies import policy_for
 from gymsmith.envs.mixture import MixtureEnv, make_source_env
-from gymsmith.schemas import EnvMixture, EvalResult, MixtureEntry, Stat, TargetEnv, TrainResult
+from gymsmith.schemas import EnvMixture, EvalResult, MixtureEntry, RewardProgram, Stat, TargetEnv, TrainResult
 
 #: PPO settings that learn MiniGrid DoorKey on small budgets (close to rl-starter-files' defaults).
 DEFAULT_PPO: dict[str, Any] = {
@@ -49,9 +51,21 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def configure_threads(n_envs_processes: int = 1) -> None:
-    """Leave cores to env worker processes: small policies gain nothing from many torch threads."""
+    """Leave cores to env worker processes: small policies gain nothing from many torch threads.
+
+    ``GYMSMITH_TORCH_THREADS`` pins the count: on a shared or oversubscribed machine (CI, parallel test
+    runs) intra-op threads spin against each other and a single thread is several times faster.
+    """
+    pinned = os.environ.get("GYMSMITH_TORCH_THREADS", "").strip()
+    if pinned.isdigit() and int(pinned) > 0:
+        torch.set_num_threads(int(pinned))
+        return
     cores = os.cpu_count() or 1
     torch.set_num_threads(max(1, min(4, cores // max(1, n_envs_processes))))
+
+
+def _digest(program: RewardProgram | None) -> str:
+    return program.digest() if program is not None else ""
 
 
 def target_mixture(env_id: str) -> EnvMixture:
@@ -69,6 +83,42 @@ class EpisodeLog:
     successes: list[bool] = field(default_factory=list)
     events: list[set[str]] = field(default_factory=list)
     components: dict[str, list[float]] = field(default_factory=dict)
+    #: PLR's score per episode: mean over its steps of max(GAE advantage, 0) (NaN if its rollout never ended).
+    value_losses: list[float] = field(default_factory=list)
+
+
+class PositiveValueLoss:
+    """Per-episode positive value loss, (1/T) sum_t max(A_t, 0), from the GAE advantages of each rollout.
+
+    Advantages only exist once a rollout is complete, and an episode can span several rollouts: its steps in
+    an earlier rollout are summed with that rollout's (bootstrapped) advantages and carried over, which is
+    how the reference PLR implementation averages partial episodes.
+    """
+
+    def __init__(self, n_envs: int) -> None:
+        self.sums = np.zeros(n_envs)
+        self.counts = np.zeros(n_envs, dtype=int)
+
+    def rollout(self, advantages: np.ndarray, finished: list[tuple[int, int, int]]) -> list[tuple[int, float]]:
+        """``finished`` holds (buffer row of the episode's last step, env, episode id); returns (id, score)."""
+        positive = np.clip(np.asarray(advantages, dtype=float), 0.0, None)
+        per_env: dict[int, list[tuple[int, int]]] = {}
+        for row, env, episode in finished:
+            per_env.setdefault(env, []).append((row, episode))
+        scores: list[tuple[int, float]] = []
+        for env in range(positive.shape[1]):
+            start = 0
+            for row, episode in sorted(per_env.get(env, [])):
+                segment = positive[start : row + 1, env]
+                total = self.sums[env] + segment.sum()
+                steps = self.counts[env] + len(segment)
+                scores.append((episode, float(total / max(steps, 1))))
+                self.sums[env], self.counts[env] = 0.0, 0
+                start = row + 1
+            rest = positive[start:, env]
+            self.sums[env] += rest.sum()
+            self.counts[env] += len(rest)
+        return scores
 
 
 class _CycleCallback(BaseCallback):
@@ -81,11 +131,14 @@ class _CycleCallback(BaseCallback):
         self._len = np.zeros(n_envs, dtype=int)
         self._events: list[set[str]] = [set() for _ in range(n_envs)]
         self._progress = on_step
+        self._value_loss = PositiveValueLoss(n_envs)
+        self._finished: list[tuple[int, int, int]] = []
 
     def _on_step(self) -> bool:  # type: ignore[override]
         rewards = self.locals["rewards"]
         dones = self.locals["dones"]
         infos = self.locals["infos"]
+        row = self.model.rollout_buffer.pos  # this step is added to the buffer right after the callback
         self._ret += rewards
         self._len += 1
         for i, info in enumerate(infos):
@@ -99,10 +152,35 @@ class _CycleCallback(BaseCallback):
                 self.log.level_seeds.append(int(info.get("level_seed", -1)))
                 self.log.events.append(self._events[i])
                 self.log.successes.append("reached_goal" in self._events[i])
+                self.log.value_losses.append(float("nan"))
+                self._finished.append((row, i, len(self.log.value_losses) - 1))
                 self._ret[i], self._len[i], self._events[i] = 0.0, 0, set()
         if self._progress is not None:
             self._progress(self.training_env.num_envs)
         return True
+
+    def _on_rollout_end(self) -> None:
+        advantages = self.model.rollout_buffer.advantages  # (n_steps, n_envs): not yet flattened by get()
+        for episode, score in self._value_loss.rollout(advantages, self._finished):
+            self.log.value_losses[episode] = score
+        self._finished = []
+
+
+def _reward_worker_env(payload: dict[str, Any], seed: int) -> Any:
+    """Subprocess env with the mixture's verified reward program, run in-process in the (confined) worker."""
+    from gymsmith.envs.reward_wrapper import GeneratedReward
+
+    env = _worker_env(payload, seed)
+    return GeneratedReward(env, RewardProgram.model_validate(payload["reward"]))
+
+
+def _worker_env(payload: dict[str, Any], seed: int) -> MixtureEnv:
+    """Env factory run inside SubprocVecEnv workers: they ignore Ctrl-C, which the main process handles.
+
+    A terminal Ctrl-C reaches the whole process group; a worker dying on it would break the clean stop.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return MixtureEnv(payload, seed=seed)
 
 
 class Trainer:
@@ -117,13 +195,16 @@ class Trainer:
         vec: str = "dummy",
         ppo_kwargs: dict[str, Any] | None = None,
         tensorboard_dir: str | None = None,
+        reward_program: RewardProgram | None = None,
     ) -> None:
         self.target_env = target_env
         self.n_envs = n_envs
         self.seed = seed
         self.device = resolve_device(device)
         self.vec = vec
-        mixture = target_mixture(target_env)
+        #: The program the current envs were built with; mixtures carrying another one rebuild the envs.
+        self.reward_program = reward_program
+        mixture = target_mixture(target_env).model_copy(update={"reward": reward_program})
         self.vec_env = self._make_vec(mixture)
         policy, policy_kwargs = policy_for(self.vec_env.observation_space)
         kwargs = {**DEFAULT_PPO, **(ppo_kwargs or {})}
@@ -141,15 +222,44 @@ class Trainer:
         self.total_steps = 0
 
     def _make_vec(self, mixture: EnvMixture) -> VecEnv:
+        """Build the vectorised envs; a reward program never runs in this (the trainer's) process.
+
+        With ``subproc`` each worker confines itself (network namespace, seccomp, rlimits) and runs the program
+        in-process; with ``dummy`` the program runs in one persistent sandboxed worker, one batch per step.
+        """
         payload = mixture.model_dump(mode="json")
-        fns = [lambda i=i: MixtureEnv(payload, seed=self.seed * 1000 + i) for i in range(self.n_envs)]
         if self.vec == "subproc":
-            return SubprocVecEnv(fns, start_method="forkserver")
-        if self.vec != "dummy":
+            if mixture.reward is not None:
+                from gymsmith.envs.reward_wrapper import confined_env_factory
+
+                fns = [
+                    confined_env_factory(partial(_reward_worker_env, payload, self.seed * 1000 + i))
+                    for i in range(self.n_envs)
+                ]
+            else:
+                fns = [partial(_worker_env, payload, self.seed * 1000 + i) for i in range(self.n_envs)]
+            venv: VecEnv = SubprocVecEnv(fns, start_method="forkserver")
+        elif self.vec == "dummy":
+            venv = DummyVecEnv(
+                [lambda i=i: MixtureEnv(payload, seed=self.seed * 1000 + i) for i in range(self.n_envs)]
+            )
+            if mixture.reward is not None:
+                from gymsmith.envs.reward_wrapper import GeneratedRewardVecEnv
+
+                venv = GeneratedRewardVecEnv(venv, mixture.reward)
+        else:
             raise ValueError(f"vec must be dummy or subproc, not {self.vec!r}")
-        return DummyVecEnv(fns)
+        # episode returns/lengths for SB3's rollout/* logs (TensorBoard); does not touch any random state
+        return VecMonitor(venv)
 
     def set_mixture(self, mixture: EnvMixture) -> None:
+        if _digest(mixture.reward) != _digest(self.reward_program):
+            # a new reward program means new (confined) workers: swap the whole vectorised env
+            old = self.vec_env
+            self.vec_env = self._make_vec(mixture)
+            self.model.set_env(self.vec_env)
+            self.reward_program = mixture.reward
+            old.close()
         env = self.model.get_env()  # SB3's wrapped view (image transposition) of self.vec_env
         env.env_method("set_mixture", mixture)
         # episodes in flight belong to the old mixture: start the next rollout on the new one
@@ -160,6 +270,7 @@ class Trainer:
         self, mixture: EnvMixture, steps: int, on_step: Callable[[int], None] | None = None
     ) -> tuple[TrainResult, EpisodeLog]:
         self.set_mixture(mixture)
+        self._close_logger()  # learn() opens a new TensorBoard writer per call; flush and close the last one
         log = EpisodeLog()
         start = time.perf_counter()
         before = self.model.num_timesteps
@@ -182,6 +293,20 @@ class Trainer:
         )
         return result, log
 
+    def log_scalars(self, values: dict[str, float]) -> None:
+        """Per-cycle numbers (target success, skills) next to SB3's curves in TensorBoard, at the current step."""
+        logger = getattr(self.model, "_logger", None)
+        if logger is None:
+            return
+        for key, value in values.items():
+            logger.record(key, float(value))
+        logger.dump(step=self.model.num_timesteps)
+
+    def _close_logger(self) -> None:
+        logger = getattr(self.model, "_logger", None)
+        if logger is not None:
+            logger.close()
+
     def evaluate(self, episodes: int = 50, seed: int = 10_000, skills: list[str] | None = None) -> EvalResult:
         return evaluate(self.model, self.target_env, episodes=episodes, seed=seed, skills=skills)
 
@@ -195,6 +320,7 @@ class Trainer:
         self.model = PPO.load(str(path), env=self.vec_env, device=self.device)
 
     def close(self) -> None:
+        self._close_logger()
         self.vec_env.close()
 
 

@@ -55,7 +55,7 @@ class RichHooks:
         for call in strategy.artifacts.llm_calls:
             origin = "cache" if call.cached else call.model
             console.print(
-                f"LLM [{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
+                f"LLM \\[{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
                 f"completion tokens in {call.latency_s:.1f}s"
             )
         ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])

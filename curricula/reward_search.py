@@ -1,0 +1,130 @@
+"""Eureka-style reward search: sample candidates, verify, train each briefly, keep the best, reflect, iterate.
+
+Differences from Eureka: candidates are verified (static, sandbox, smoke, hack layers) before any training,
+rejections are fed back with their reasons, candidates train in parallel on an executor (local processes or
+Ray), and a sparse-reward baseline trains under the same budget so the table shows what the design bought.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gymsmith.generator.reward_catalogue import render_compose
+from gymsmith.generator.reward_designer import Candidate, CandidateReport, RewardDesigner
+from gymsmith.schemas import (
+    CandidateSpec,
+    ComposeTerm,
+    LLMCall,
+    Proposal,
+    RewardProgram,
+    TaskSpec,
+    TrainResult,
+    Verdict,
+)
+
+
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    iteration: int
+    name: str
+    verdict: Verdict
+    program: RewardProgram | None
+    result: TrainResult | None = None
+
+    @property
+    def success(self) -> float | None:
+        if self.result is None or self.result.evaluation is None:
+            return None
+        return self.result.evaluation.success_rate
+
+
+@dataclass
+class SearchResult:
+    rows: list[Row] = field(default_factory=list)
+    calls: list[LLMCall] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+
+    @property
+    def best(self) -> Row | None:
+        trained = [r for r in self.rows if r.success is not None and r.name != "baseline-sparse"]
+        return max(trained, key=lambda r: (r.success, _mean_return(r))) if trained else None
+
+
+def _mean_return(row: Row) -> float:
+    ev = row.result.evaluation if row.result else None
+    return ev.mean_return if ev else float("-inf")
+
+
+def sparse_baseline() -> RewardProgram:
+    """The target's own reward as a program, so the baseline runs through exactly the same wrapper."""
+    return render_compose([ComposeTerm(term="env_reward", weight=1.0)], name="baseline-sparse")
+
+
+def _report(row: Row) -> CandidateReport:
+    ev = row.result.evaluation if row.result else None
+    verdict = "accepted" if row.verdict.accepted else f"rejected: {row.verdict.reason()}"
+    if row.result is not None and row.result.failed:
+        verdict = f"training failed: {row.result.failed}"
+    return CandidateReport(
+        name=row.name,
+        verdict=verdict,
+        terms=[t.model_dump(exclude_none=True) for t in row.program.terms] if row.program else [],
+        success=ev.success_rate if ev else None,
+        skills={k: v.mean for k, v in ev.skills.items()} if ev else {},
+        components=row.result.reward_components if row.result else {},
+    )
+
+
+def reward_search(
+    task: TaskSpec,
+    designer: RewardDesigner,
+    executor: Any,
+    n: int = 4,
+    iterations: int = 2,
+    steps: int = 20_000,
+    eval_episodes: int = 20,
+    n_envs: int = 4,
+    seed: int = 0,
+    device: str = "cpu",
+    baseline: bool = True,
+    on_iteration: Any = None,
+) -> SearchResult:
+    """Run the search; ``on_iteration(iteration, rows)`` lets a front end show or store each iteration."""
+    out = SearchResult()
+    reflection: list[CandidateReport] = []
+    for it in range(iterations):
+        candidates: list[Candidate] = designer.propose(task, n, reflection, iteration=it)
+        rows = [Row(it, c.name, c.verdict, c.program) for c in candidates]
+        if baseline and it == 0:
+            program = sparse_baseline()
+            rows.append(Row(it, program.name, Verdict(subject=f"reward:{program.name}", accepted=True), program))
+        out.calls.extend(c.call for c in candidates)
+        out.proposals.append(
+            Proposal(
+                task=task,
+                reward_programs=[c.program for c in candidates if c.program is not None],
+                llm_calls=[c.call for c in candidates],
+            )
+        )
+        to_train = [r for r in rows if r.verdict.accepted and r.program is not None]
+        specs = [
+            CandidateSpec(
+                name=r.name, target_env=task.target_env, reward=r.program, steps=steps, n_envs=n_envs,
+                seed=seed, device=device, eval_episodes=eval_episodes, skills=task.skills,
+            )
+            for r in to_train
+        ]
+        for row, result in zip(to_train, executor.map(specs) if specs else [], strict=True):
+            row.result = result
+        out.rows.extend(rows)
+        if on_iteration is not None:
+            on_iteration(it, rows)
+        ranked = sorted(rows, key=lambda r: -1.0 if r.success is None else r.success, reverse=True)
+        reflection = [_report(r) for r in ranked if r.name != "baseline-sparse"]
+        best = out.best
+        if best is not None and best.iteration < it:
+            reflection.insert(0, _report(best))
+    return out
