@@ -26,6 +26,7 @@ class LoopHooks(Protocol):
     def mixture_chosen(self, cycle: int, mixture: EnvMixture, strategy: Strategy) -> None: ...
     def train_progress(self, steps: int) -> None: ...
     def training_started(self, cycle: int, steps: int) -> None: ...
+    def evaluation_started(self, cycle: int, episodes: int) -> None: ...
     def cycle_finished(self, cycle: int, outcome: CycleOutcome, record: CycleRecord) -> None: ...
 
 
@@ -43,6 +44,9 @@ class SilentHooks:
         pass
 
     def train_progress(self, steps: int) -> None:
+        pass
+
+    def evaluation_started(self, cycle: int, episodes: int) -> None:
         pass
 
     def cycle_finished(self, cycle: int, outcome: CycleOutcome, record: CycleRecord) -> None:
@@ -65,7 +69,11 @@ class RunSummary:
 
 
 class StopRequested(Exception):
-    """Raised between steps when the user asked the run to stop (first Ctrl-C)."""
+    """Raised between steps when the user asked the run to stop (first Ctrl-C).
+
+    A stop during training drops the unfinished cycle (nothing of it was written; resume re-runs it); a stop
+    requested during evaluation or saving takes effect once that cycle is committed.
+    """
 
 
 @dataclass
@@ -102,6 +110,8 @@ class CurriculumLoop:
         self.hooks.cycle_started(cycle, cfg.cycles)
         mixture = self.strategy.next_mixture(self.history)
         artifacts = self.strategy.artifacts
+        if self.stop_requested:  # e.g. Ctrl-C during a long LLM call: don't start training
+            raise StopRequested
         self.hooks.mixture_chosen(cycle, mixture, self.strategy)
         self.hooks.training_started(cycle, cfg.steps_per_cycle)
 
@@ -111,8 +121,15 @@ class CurriculumLoop:
                 raise StopRequested
 
         training, log = self.trainer.train(mixture, cfg.steps_per_cycle, on_step=progress)
+        evaluation_started = getattr(self.hooks, "evaluation_started", None)
+        if evaluation_started is not None:
+            evaluation_started(cycle, cfg.eval_episodes)
         evaluation: EvalResult = self.trainer.evaluate(
             episodes=cfg.eval_episodes, seed=10_000, skills=cfg.task.skills
+        )
+        self.trainer.log_scalars(
+            {"eval/target_success": evaluation.success_rate, "eval/cycle": cycle}
+            | {f"eval/skill_{name}": stat.mean for name, stat in evaluation.skills.items()}
         )
         training = training.model_copy(update={"evaluation": evaluation})
         feedback = build_feedback(cycle, mixture, log, evaluation, training, artifacts.rejected)

@@ -33,6 +33,7 @@ class Row:
     verdict: Verdict
     program: RewardProgram | None
     result: TrainResult | None = None
+    call: LLMCall | None = None
 
     @property
     def success(self) -> float | None:
@@ -97,7 +98,7 @@ def reward_search(
     reflection: list[CandidateReport] = []
     for it in range(iterations):
         candidates: list[Candidate] = designer.propose(task, n, reflection, iteration=it)
-        rows = [Row(it, c.name, c.verdict, c.program) for c in candidates]
+        rows = [Row(it, c.name, c.verdict, c.program, call=c.call) for c in candidates]
         if baseline and it == 0:
             program = sparse_baseline()
             rows.append(Row(it, program.name, Verdict(subject=f"reward:{program.name}", accepted=True), program))
@@ -128,3 +129,55 @@ def reward_search(
         if best is not None and best.iteration < it:
             reflection.insert(0, _report(best))
     return out
+
+
+def run_reward_search(
+    task: TaskSpec,
+    designer: RewardDesigner,
+    executor: Any,
+    store: Any,
+    config: dict[str, Any],
+    out_dir: str | None = None,
+    on_iteration: Any = None,
+    **search_kwargs: Any,
+) -> tuple[SearchResult, str]:
+    """`reward_search` with every iteration committed to the run store (programs, verdicts, best training)."""
+    import json
+    from pathlib import Path
+
+    from gymsmith.curricula.store import CycleRecord
+
+    run_id = store.create_run({**config, "curriculum": "reward-search"})
+
+    def commit(iteration: int, rows: list[Row]) -> None:
+        trained = [r for r in rows if r.success is not None]
+        best = max(trained, key=lambda r: (r.success, _mean_return(r))) if trained else None
+        record = CycleRecord(cycle=iteration)
+        record.llm_calls = [r.call for r in rows if r.call is not None]
+        record.proposals = [Proposal(task=task, reward_programs=[r.program for r in rows if r.program],
+                                     llm_calls=record.llm_calls)]
+        record.verdicts = [r.verdict for r in rows]
+        if best is not None and best.result is not None:
+            record.training = best.result
+            record.evaluation = best.result.evaluation
+        record.feedback = {
+            "candidates": [
+                {"name": r.name, "accepted": r.verdict.accepted, "reason": r.verdict.reason(), "success": r.success,
+                 "failed": r.result.failed if r.result else None}
+                for r in rows
+            ]
+        }
+        record.strategy_state = {"best": best.program.model_dump(mode="json") if best and best.program else None}
+        store.commit_cycle(run_id, record)
+        if on_iteration is not None:
+            on_iteration(iteration, rows)
+
+    result = reward_search(task, designer, executor, on_iteration=commit, **search_kwargs)
+    store.set_status(run_id, "finished")
+    best = result.best
+    if out_dir and best is not None and best.program is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "reward.py").write_text(best.program.source)
+        (out / "reward.json").write_text(json.dumps(best.program.model_dump(mode="json"), indent=1))
+    return result, run_id

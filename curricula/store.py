@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, cycle INTEGER NOT NULL, env_id TEXT,
     success_rate REAL, body TEXT NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS trainings_cycle ON trainings (run_id, cycle);
+CREATE UNIQUE INDEX IF NOT EXISTS evaluations_cycle ON evaluations (run_id, cycle);
+CREATE INDEX IF NOT EXISTS llm_calls_cycle ON llm_calls (run_id, cycle);
+CREATE INDEX IF NOT EXISTS proposals_cycle ON proposals (run_id, cycle);
+CREATE INDEX IF NOT EXISTS verdicts_cycle ON verdicts (run_id, cycle);
 """
 
 
@@ -104,6 +109,12 @@ class RunStore:
         rows = self.db.execute("SELECT id, created, status FROM runs ORDER BY created").fetchall()
         return [{"id": r[0], "created": r[1], "status": r[2]} for r in rows]
 
+    def run_info(self, run_id: str) -> dict[str, Any]:
+        """The run row with its config parsed (raises KeyError naming recent runs when unknown)."""
+        config = self.run_config(run_id)
+        row = self.db.execute("SELECT created, status, finished FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return {"id": run_id, "created": row[0], "status": row[1], "finished": row[2], "config": config}
+
     # ---- cycles
 
     def last_cycle(self, run_id: str) -> int:
@@ -112,9 +123,13 @@ class RunStore:
         return -1 if row[0] is None else int(row[0])
 
     def commit_cycle(self, run_id: str, rec: CycleRecord) -> None:
+        """All rows of one cycle or none; cycles must be committed in order, each exactly once."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            expected = self.last_cycle(run_id) + 1
+            if rec.cycle != expected:
+                raise ValueError(f"run {run_id}: cycle {rec.cycle} committed out of order (next is {expected})")
             success = rec.evaluation.success_rate if rec.evaluation else None
             steps = rec.training.steps if rec.training else 0
             db.execute(

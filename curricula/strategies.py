@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from gymsmith.config import RunConfig
+from gymsmith.config import ConfigError, RunConfig
 from gymsmith.curricula.base import Strategy, TargetOnly
 
 
 def build(config: RunConfig, client: Any = None) -> Strategy:
+    """One place maps a curriculum name to its strategy, so the loop never branches on names."""
     name = config.curriculum
+    task, ratio, seed = config.task, config.target_ratio, config.seed
     if name == "target":
-        return TargetOnly(config.task.target_env, config.target_ratio, config.seed)
+        return TargetOnly(task.target_env, ratio, seed)
     if name == "llm":
         from gymsmith.curricula.llm import LLMCurriculum
         from gymsmith.generator.proposer import Proposer
@@ -21,9 +23,28 @@ def build(config: RunConfig, client: Any = None) -> Strategy:
             k=config.k_levels,
             temperature=config.temperature,
             max_tokens=config.max_tokens,
-            seed=config.seed,
+            seed=seed,
             prompts_dir=config.prompts_dir,
             constrained=config.constrained,
         )
-        return LLMCurriculum(config.task, proposer, config.target_ratio, config.seed)
-    raise ValueError(f"curriculum {name!r} is not available yet")
+        return LLMCurriculum(task, proposer, ratio, seed)
+    if name == "plr":
+        from gymsmith.curricula.classic import PrioritizedLevelReplay
+
+        return PrioritizedLevelReplay(task, config.plr, ratio, seed)
+    if name == "lp":
+        from gymsmith.curricula.classic import LearningProgress
+
+        return LearningProgress(task, config.lp, ratio, seed)
+    if name == "dr":
+        from gymsmith.curricula.classic import DomainRandomization
+
+        return DomainRandomization(task, config.dr, ratio, seed)
+    if name == "llm-reward":
+        from gymsmith.curricula.llm_reward import LLMRewardCurriculum
+        from gymsmith.generator.reward_designer import RewardDesigner
+
+        designer = RewardDesigner(client, mode=config.reward_mode, temperature=config.temperature, seed=seed,
+                                  prompts_dir=config.prompts_dir)
+        return LLMRewardCurriculum(task, designer, candidates=config.k_levels, seed=seed)
+    raise ConfigError(f"curriculum: unknown curriculum {name!r}")

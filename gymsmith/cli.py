@@ -390,6 +390,91 @@ def doctor() -> None:
     console.print(table)
 
 
+@app.command()
+def reward(
+    description: str = typer.Argument(..., help="the task in words"),
+    env: str = typer.Option("MiniGrid-DoorKey-8x8-v0", "--env", help="target Gymnasium env id (MiniGrid)"),
+    n: int = typer.Option(4, "-n", min=1, max=16, help="candidate programs per iteration"),
+    iterations: int = typer.Option(2, "--iterations", min=1, max=20),
+    mode: str = typer.Option("compose", "--mode", help="compose (typed catalogue) | code (LLM writes the body)"),
+    steps: int = typer.Option(20_000, "--steps", min=128, help="training steps per candidate"),
+    n_envs: int = typer.Option(4, "--n-envs", min=1),
+    eval_episodes: int = typer.Option(20, "--eval-episodes", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="also train the sparse env reward"),
+    backend: str = typer.Option("local", "--backend", help="local | openai | replay"),
+    model: str | None = typer.Option(None, "--model"),
+    base_url: str | None = typer.Option(None, "--base-url"),
+    cassette: str | None = typer.Option(None, "--cassette"),
+    record: str | None = typer.Option(None, "--record"),
+    cache: bool = typer.Option(True, "--cache/--no-cache"),
+    executor: str = typer.Option("local", "--executor", help="local | ray"),
+    ray_address: str | None = typer.Option(None, "--ray-address"),
+    device: str = typer.Option("cpu", "--device"),
+    runs_dir: str = typer.Option("runs", "--runs-dir"),
+    out: str | None = typer.Option(None, "--out", help="write the best program here (reward.py, reward.json)"),
+) -> None:
+    """Design dense rewards: sample n programs per iteration, verify, train each briefly, keep the best, reflect."""
+    from rich.markup import escape
+
+    from gymsmith.agents.executors import make_executor
+    from gymsmith.api import make_client, open_store
+    from gymsmith.curricula.reward_search import run_reward_search
+    from gymsmith.generator.reward_designer import RewardDesigner
+
+    start = time.perf_counter()
+    try:
+        cfg = build_config(None, {
+            "target_env": env, "description": description, "backend": backend, "model": model,
+            "base_url": base_url, "cassette": cassette, "record": record, "use_cache": cache,
+            "executor": executor, "ray_address": ray_address, "device": device, "seed": seed,
+            "n_envs": n_envs, "runs_dir": runs_dir,
+        })
+        designer = RewardDesigner(make_client(cfg), mode=mode, seed=seed)
+    except (ConfigError, ValueError) as exc:
+        _fail(escape(str(exc)))
+    table = Table(title=f"reward candidates for {env}")
+    for col in ("iter", "candidate", "verdict", "success", "skills", "components (mean per episode)"):
+        table.add_column(col)
+
+    def show(iteration: int, rows: list[Any]) -> None:
+        for r in rows:
+            ev = r.result.evaluation if r.result else None
+            if r.result is not None and r.result.failed:
+                verdict = f"[red]training failed[/]: {escape(r.result.failed)}"
+            elif r.verdict.accepted:
+                verdict = "[green]accepted[/]"
+            else:
+                verdict = f"[yellow]rejected[/] {escape(r.verdict.reason())}"
+            skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items()) if ev else ""
+            comps = ", ".join(f"{k} {v.mean:.2f}" for k, v in (r.result.reward_components if r.result else {}).items())
+            table.add_row(str(iteration), r.name, verdict, f"{ev.success_rate:.2f}" if ev else "-", skills, comps)
+        console.print(f"iteration {iteration + 1}/{iterations} done")
+
+    store = open_store(runs_dir)
+    try:
+        with make_executor(cfg) as pool:
+            result, run_id = run_reward_search(
+                cfg.task, designer, pool, store, cfg.model_dump(mode="json"), out_dir=out, on_iteration=show,
+                n=n, iterations=iterations, steps=steps, eval_episodes=eval_episodes, n_envs=n_envs, seed=seed,
+                device=device, baseline=baseline,
+            )
+    except Exception as exc:  # an LLM backend or cassette failing: a message, not a traceback
+        _fail(escape(f"reward search failed: {type(exc).__name__}: {exc}"))
+    finally:
+        store.close()
+    console.print(table)
+    best = result.best
+    if best is not None:
+        console.print(f"best: {best.name} with target success {best.success:.2f}")
+        if best.program is not None:
+            console.print(escape(best.program.source))
+    else:
+        console.print("[yellow]no candidate was accepted and trained[/]")
+    _print_llm_cost(designer.client.totals(), time.perf_counter() - start)
+    console.print(f"run {run_id} in {runs_dir}/gymsmith.sqlite" + (f"; best program in {out}" if out and best else ""))
+
+
 def main() -> None:
     app()
 

@@ -11,10 +11,43 @@ from pydantic import Field, ValidationError, field_validator
 from gymsmith.schemas import TaskSpec, _Model
 
 CURRICULA = ("llm", "llm-reward", "plr", "lp", "dr", "target")
+#: Strategies whose level family is defined on MiniGrid specs (PLR falls back to the target's own seeds).
+MINIGRID_ONLY = ("lp", "dr")
 
 
 class ConfigError(ValueError):
     """A bad config value, reported with the field name before any training starts."""
+
+
+class PLRSettings(_Model):
+    """Prioritized Level Replay (Jiang et al. 2021); defaults are the paper's Procgen values where it has one."""
+
+    #: Size of the fixed training set of levels, each a (family source, seed) pair drawn once from the run seed.
+    num_levels: int = Field(default=200, ge=1, le=100_000)
+    #: Probability p of replaying a seen level rather than exploring an unseen one (the paper's P_D).
+    replay_prob: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Temperature beta of the rank prioritisation h(S_i)^(1/beta), h = 1/rank.
+    beta: float = Field(default=0.1, gt=0.0, le=10.0)
+    #: Mixing coefficient rho of the staleness distribution: P = (1 - rho) P_S + rho P_C.
+    rho: float = Field(default=0.1, ge=0.0, le=1.0)
+    #: Score update S <- (1 - alpha) S + alpha s; 1.0 keeps the latest episode's score as in the paper.
+    score_alpha: float = Field(default=1.0, gt=0.0, le=1.0)
+
+
+class LPSettings(_Model):
+    """Learning progress over a fixed ladder of level buckets."""
+
+    #: Smoothing of |delta success| per bucket (exponential moving average weight of the newest cycle).
+    alpha: float = Field(default=0.5, gt=0.0, le=1.0)
+    #: Share of episodes spread uniformly over all buckets, so that stalled buckets are still measured.
+    eps: float = Field(default=0.2, ge=0.0, le=1.0)
+
+
+class DRSettings(_Model):
+    """Domain randomisation over the MiniGrid family ranges."""
+
+    #: Random valid specs drawn per cycle; each is itself a distribution (positions re-sampled per episode).
+    levels_per_cycle: int = Field(default=8, ge=1, le=64)
 
 
 class RunConfig(_Model):
@@ -26,6 +59,13 @@ class RunConfig(_Model):
     seed: int = 0
     device: str = "auto"
     vec: Literal["dummy", "subproc"] = "dummy"
+    #: Where independent candidate trainings run: local processes, or Ray tasks (see agents/executors.py).
+    executor: Literal["local", "ray"] = "local"
+    #: Ray cluster to join: "auto" (the one `ray start` began on this node), "HOST:PORT", or None for a local
+    #: Ray instance started and stopped with the run.
+    ray_address: str | None = None
+    #: Candidate trainings at once; None means as many as the cores (local) or the cluster (ray) allow.
+    parallel: int | None = Field(default=None, ge=1, le=4096)
     eval_episodes: int = Field(default=50, ge=1)
     #: Share of training episodes on the unmodified target (EnvGen trained on both).
     target_ratio: float = Field(default=0.25, ge=0.0, le=1.0)
@@ -35,7 +75,9 @@ class RunConfig(_Model):
     base_url: str | None = None
     cassette: str | None = None
     record: str | None = None
+    #: Levels per proposal (llm), or reward candidates per cycle (llm-reward).
     k_levels: int = Field(default=3, ge=1, le=8)
+    reward_mode: Literal["compose", "code"] = "compose"
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(default=700, ge=64, le=8192)
     use_cache: bool = True
@@ -45,6 +87,10 @@ class RunConfig(_Model):
     runs_dir: str = "runs"
     tensorboard: bool = False
     ppo: dict[str, Any] = Field(default_factory=dict)
+    # classic curricula
+    plr: PLRSettings = Field(default_factory=PLRSettings)
+    lp: LPSettings = Field(default_factory=LPSettings)
+    dr: DRSettings = Field(default_factory=DRSettings)
 
     @field_validator("device")
     @classmethod
@@ -53,8 +99,37 @@ class RunConfig(_Model):
             raise ValueError("device must be auto, cpu or cuda[:N]")
         return value
 
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, value: str | None) -> str | None:
+        return None if value is None or value.strip().lower() in ("", "none", "local") else value.strip()
+
     def check(self) -> None:
-        """Cross-field checks that need the filesystem; run before any training."""
+        """Cross-field checks that need the filesystem or imports; run before any training or run row."""
+        from gymsmith.envs.mixture import is_minigrid_id
+
+        if self.curriculum in MINIGRID_ONLY and not is_minigrid_id(self.task.target_env):
+            raise ConfigError(
+                f"curriculum: {self.curriculum} samples MiniGrid levels, but task.target_env is "
+                f"{self.task.target_env!r}; use plr, llm or target for other envs"
+            )
+        if is_minigrid_id(self.task.target_env):
+            import gymnasium as gym
+            import minigrid  # noqa: F401  (registers the MiniGrid ids)
+
+            if self.task.target_env not in gym.registry:
+                raise ConfigError(f"task.target_env: {self.task.target_env!r} is not a registered MiniGrid env")
+        from gymsmith.agents.train import resolve_device
+
+        try:
+            resolve_device(self.device)
+        except ValueError as exc:
+            raise ConfigError(f"device: {exc}") from exc
+        if self.executor == "ray":
+            import importlib.util
+
+            if importlib.util.find_spec("ray") is None:
+                raise ConfigError("executor: ray needs Ray installed (pip install 'gymsmith[ray]'); or use local")
         if self.backend == "replay" and not self.cassette:
             raise ConfigError("backend=replay needs cassette: the path of a recorded cassette")
         if self.cassette and not Path(self.cassette).exists():

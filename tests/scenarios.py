@@ -61,3 +61,21 @@ GENERATE_SCENARIOS: dict[str, tuple[Path, list[str]]] = {
          "--model", "gemma3-270m", "--unconstrained", "--max-tokens", "200", "--seed", "3"],
     ),
 }
+
+#: `gymsmith reward` on DoorKey-5x5: 2 compose candidates x 2 iterations, tiny training, plus the sparse baseline.
+REWARD_CASSETTE = CASSETTES / "reward_qwen.json"
+REWARD_ARGS = [
+    "pick up the key, open the door, reach the goal", "--env", "MiniGrid-DoorKey-5x5-v0", "-n", "2",
+    "--iterations", "2", "--steps", "1024", "--eval-episodes", "4", "--n-envs", "2", "--seed", "0",
+]
+LLM_REWARD_CASSETTE = CASSETTES / "llm_reward_qwen.json"
+
+
+def llm_reward_config(runs_dir: str | Path, **overrides: object) -> RunConfig:
+    """The Eureka-style curriculum: 2 cycles, 2 reward candidates per cycle on DoorKey-5x5."""
+    base: dict[str, object] = dict(
+        task={"target_env": "MiniGrid-DoorKey-5x5-v0"}, curriculum="llm-reward", k_levels=2,
+        cassette=str(LLM_REWARD_CASSETTE),
+    )
+    base.update(overrides)
+    return loop_config(runs_dir, **base)

@@ -14,8 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scenarios import (  # noqa: E402
     GENERATE_SCENARIOS,
+    LLM_REWARD_CASSETTE,
     LOOP_CASSETTE,
     REPAIR_CASSETTE,
+    REWARD_ARGS,
+    REWARD_CASSETTE,
+    llm_reward_config,
     loop_config,
     repair_proposer_kwargs,
 )
@@ -62,7 +66,29 @@ def record_generate(name: str) -> None:
         raise SystemExit(f"recording {name} failed")
 
 
-RECORDERS = {"loop": record_loop, "repair": record_repair,
+def record_reward() -> None:
+    from typer.testing import CliRunner
+
+    from gymsmith.cli import app
+
+    REWARD_CASSETTE.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as runs:
+        result = CliRunner().invoke(app, ["reward", *REWARD_ARGS, "--runs-dir", runs, "--backend", "local",
+                                          "--no-cache", "--record", str(REWARD_CASSETTE)])
+    print(result.output)
+    if result.exit_code != 0:
+        raise SystemExit(f"recording reward failed: {result.exception!r}")
+
+
+def record_llm_reward() -> None:
+    with tempfile.TemporaryDirectory() as runs:
+        LLM_REWARD_CASSETTE.unlink(missing_ok=True)
+        cfg = llm_reward_config(runs, backend="local", cassette=None, record=str(LLM_REWARD_CASSETTE))
+        summary = gymsmith.run(cfg)
+        print("llm-reward cassette:", LLM_REWARD_CASSETTE, summary.llm_totals)
+
+
+RECORDERS = {"loop": record_loop, "repair": record_repair, "reward": record_reward, "llm_reward": record_llm_reward,
              **{name: (lambda name=name: record_generate(name)) for name in GENERATE_SCENARIOS}}
 
 
