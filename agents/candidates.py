@@ -8,7 +8,6 @@ local process pool and a Ray cluster run the very same code.
 
 from __future__ import annotations
 
-import inspect
 import os
 import signal
 import time
@@ -42,13 +41,6 @@ def set_worker_threads(threads: int) -> None:
         torch.set_num_interop_threads(threads)
     except RuntimeError:  # only settable before the first inter-op work; harmless when already fixed
         pass
-
-
-def trainer_accepts_reward() -> bool:
-    """Whether this version of `Trainer` can apply a reward program (the parameter lands separately)."""
-    from gymsmith.agents.train import Trainer
-
-    return "reward_program" in inspect.signature(Trainer.__init__).parameters
 
 
 def _inject_fault(fault: str, delay_s: float) -> None:
@@ -87,11 +79,6 @@ def train_candidate(
         "ppo_kwargs": ppo,
     }
     if spec.reward is not None:
-        if not trainer_accepts_reward():
-            raise NotImplementedError(
-                f"candidate {spec.name!r} carries a reward program, but this Trainer has no reward_program "
-                "parameter yet; training it without the reward would report a meaningless result"
-            )
         kwargs["reward_program"] = spec.reward
     if fault:
         _inject_fault(str(fault), fault_delay)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gymsmith.agents.candidates import TEST_FAULT_DELAY_KEY, TEST_FAULT_KEY, run_job, trainer_accepts_reward
+from gymsmith.agents.candidates import TEST_FAULT_DELAY_KEY, TEST_FAULT_KEY
 from gymsmith.agents.executors import (
     LocalExecutor,
     RayExecutor,
@@ -16,7 +16,7 @@ from gymsmith.agents.executors import (
     run_isolated,
 )
 from gymsmith.config import RunConfig
-from gymsmith.schemas import CandidateSpec, RewardProgram
+from gymsmith.schemas import CandidateSpec
 
 TINY_PPO = {"n_steps": 128, "batch_size": 128, "n_epochs": 1}
 KILL = {TEST_FAULT_KEY: "SIGKILL"}
@@ -43,15 +43,6 @@ def test_make_executor_follows_the_config() -> None:
     ray_ex = make_executor(RunConfig(executor="ray", ray_address="auto", parallel=2))
     assert isinstance(ray_ex, RayExecutor) and ray_ex.address == "auto" and ray_ex.max_in_flight == 2
     assert RunConfig(ray_address="none").ray_address is None
-
-
-def test_reward_candidate_fails_cleanly_without_trainer_support() -> None:
-    if trainer_accepts_reward():
-        pytest.skip("Trainer applies reward programs now; covered by the reward tests")
-    program = RewardProgram(mode="code", source="def reward(obs, action, next_obs, info, state):\n    return 0.0, {}\n")
-    spec = tiny("with-reward").model_copy(update={"reward": program})
-    out = run_job(spec.model_dump_json())
-    assert "reward_program" in out["error"]
 
 
 def test_local_executor_keeps_order_and_a_killed_worker_fails_only_its_candidate() -> None:

@@ -199,7 +199,7 @@ def test_one_yaml_file_describes_the_run_flags_override_and_the_effective_config
     [
         (["--steps", "10"], None, "steps_per_cycle"),
         (["--curriculum", "bogus"], None, "curriculum"),
-        (["--curriculum", "llm-reward"], None, "llm-reward"),
+        (["--curriculum", "dr", "--target", "CartPole-v1"], None, "curriculum"),
         (["--target-ratio", "1.5"], None, "target_ratio"),
         (["--device", "tpu"], None, "device"),
         (["--backend", "replay"], None, "cassette"),
