@@ -7,14 +7,19 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 DEMO_FLAGS ?= --cycles 3 --steps 30000 --eval-episodes 50 -k 3
 
-.PHONY: install test demo record bench clean
+# pipefail: filtering pip's noise must not hide its failures
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+.PHONY: install test demo record clean
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); \
 	$(PYTHON) -m venv $(VENV) && \
-	$(PY) -m pip install -q -U pip wheel && \
-	$(PY) -m pip install -q "$(TORCH)" && \
-	$(PY) -m pip install -q -e '.[test]' && \
+	$(PY) -m pip install -q -U pip wheel $(QUIET_PIP) && \
+	$(PY) -m pip install -q "$(TORCH)" $(QUIET_PIP) && \
+	$(PY) -m pip install -q -e '.[test]' $(QUIET_PIP) && \
 	{ command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) ; } || \
