@@ -1,0 +1,182 @@
+"""Learning-outcome benchmark: does a curriculum make PPO learn the target within a fixed step budget?
+
+Every (curriculum, seed) pair gets the same PPO settings and the same number of env steps (steps in generated
+envs count), then the final policy is evaluated on the unmodified target over fixed seeds. Results are appended
+to ``benchmarks/results/<target>.csv`` as each pair finishes, so an interrupted benchmark resumes where it
+stopped (an unfinished run is resumed from its last committed cycle).
+
+    .venv/bin/python benchmarks/outcome.py --target MiniGrid-DoorKey-8x8-v0 --steps 300000 --seeds 3 \
+        --curricula target,dr,plr,llm
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import gymsmith
+from gymsmith.agents.train import evaluate
+from gymsmith.api import open_store
+from gymsmith.config import RunConfig
+
+RESULTS = Path(__file__).parent / "results"
+FIELDS = ["target", "curriculum", "seed", "steps", "final_success", "final_episodes", "wall_s", "run_id",
+          "llm_calls", "llm_tokens"]
+
+
+def _done(csv_path: Path) -> set[tuple[str, int]]:
+    if not csv_path.exists():
+        return set()
+    with csv_path.open() as fh:
+        return {(row["curriculum"], int(row["seed"])) for row in csv.DictReader(fh)}
+
+
+def run_pair(args: argparse.Namespace, curriculum: str, seed: int, runs_dir: Path, state: dict) -> dict:
+    key = f"{curriculum}/{seed}"
+    cycles = max(1, args.steps // args.cycle_steps)
+    config = RunConfig.model_validate({
+        "task": {"target_env": args.target},
+        "curriculum": curriculum,
+        "cycles": cycles,
+        "steps_per_cycle": args.cycle_steps,
+        "n_envs": args.n_envs,
+        "seed": seed,
+        "device": "cpu",
+        "eval_episodes": args.curve_episodes,
+        "target_ratio": args.target_ratio,
+        "backend": args.backend,
+        "k_levels": args.k,
+        "runs_dir": str(runs_dir),
+    })
+    start = time.perf_counter()
+    resume = state.get(key)
+    if resume is None:
+        store = open_store(runs_dir)
+        resume = store.create_run(config.model_dump(mode="json"))
+        store.close()
+        state[key] = resume
+        (runs_dir / "pairs.json").write_text(json.dumps(state, indent=1))
+    summary = gymsmith.run(config, resume=resume)
+    store = open_store(runs_dir)
+    last = store.cycles(summary.run_id)[-1]
+    calls = store.table("llm_calls", summary.run_id)
+    store.close()
+    from stable_baselines3 import PPO
+
+    model = PPO.load(last["checkpoint"], device="cpu")
+    final = evaluate(model, args.target, episodes=args.final_episodes, seed=50_000)
+    return {
+        "target": args.target,
+        "curriculum": curriculum,
+        "seed": seed,
+        "steps": last["total_steps"],
+        "final_success": round(final.success_rate, 4),
+        "final_episodes": final.episodes,
+        "wall_s": round(time.perf_counter() - start, 1),
+        "run_id": summary.run_id,
+        "llm_calls": len(calls),
+        "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
+    }
+
+
+def plot(args: argparse.Namespace, sources: list[tuple[Path, dict]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for curriculum in args.curricula.split(","):
+        curves = []
+        for runs_dir, state in sources:
+            store = open_store(runs_dir)
+            for seed in range(args.seeds):
+                run_id = state.get(f"{curriculum}/{seed}")
+                cycles = store.cycles(run_id) if run_id else []
+                if cycles:
+                    curves.append([(c["total_steps"], c["target_success"]) for c in cycles])
+            store.close()
+        if not curves:
+            continue
+        n = min(len(c) for c in curves)
+        steps = np.array([p[0] for p in curves[0][:n]])
+        values = np.array([[p[1] for p in c[:n]] for c in curves])
+        mean, std = values.mean(0), values.std(0)
+        ax.plot(steps, mean, label=f"{curriculum} (n={len(curves)})")
+        ax.fill_between(steps, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1), alpha=0.2)
+    ax.set_xlabel("env steps (generated + target)")
+    ax.set_ylabel(f"success on {args.target}")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    print(f"wrote {png}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", default="MiniGrid-DoorKey-8x8-v0")
+    parser.add_argument("--steps", type=int, default=300_000)
+    parser.add_argument("--cycle-steps", type=int, default=30_000)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--curricula", default="target,dr,plr,llm")
+    parser.add_argument("--n-envs", type=int, default=8)
+    parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--target-ratio", type=float, default=0.25)
+    parser.add_argument("--backend", default="local")
+    parser.add_argument("--curve-episodes", type=int, default=30)
+    parser.add_argument("--final-episodes", type=int, default=100)
+    parser.add_argument("--tag", default="", help="suffix for the results files (before/after comparisons)")
+    parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--merge", default="", help="comma-separated tags whose results join this plot and table")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = args.target + (f"-{args.tag}" if args.tag else "")
+    csv_path = RESULTS / f"{name}.csv"
+    runs_dir = RESULTS / "runs" / name
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    state_file = runs_dir / "pairs.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if not args.plot_only:
+        done = _done(csv_path)
+        for seed in range(args.seeds):
+            for curriculum in args.curricula.split(","):
+                if (curriculum, seed) in done:
+                    continue
+                row = run_pair(args, curriculum, seed, runs_dir, state)
+                new = not csv_path.exists()
+                with csv_path.open("a", newline="") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=FIELDS)
+                    if new:
+                        writer.writeheader()
+                    writer.writerow(row)
+                print(json.dumps(row), flush=True)
+    sources = [(runs_dir, state)]
+    rows: list[dict] = []
+    for tag in [t for t in args.merge.split(",") if t]:
+        other = RESULTS / "runs" / f"{args.target}-{tag}"
+        sources.append((other, json.loads((other / "pairs.json").read_text())))
+        other_csv = RESULTS / f"{args.target}-{tag}.csv"
+        if other_csv.exists():
+            with other_csv.open() as fh:
+                rows += list(csv.DictReader(fh))
+    plot(args, sources, RESULTS / f"{name}.png")
+    if csv_path.exists():
+        with csv_path.open() as fh:
+            rows += list(csv.DictReader(fh))
+    print(f"\n{'curriculum':12s} {'final success (mean ± std over seeds)':40s} seeds")
+    for curriculum in args.curricula.split(","):
+        vals = [float(r["final_success"]) for r in rows if r["curriculum"] == curriculum]
+        if vals:
+            mean = sum(vals) / len(vals)
+            std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
+            print(f"{curriculum:12s} {mean:.3f} ± {std:.3f}{'':26s} {len(vals)}")
+
+
+if __name__ == "__main__":
+    main()
