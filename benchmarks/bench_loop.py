@@ -20,6 +20,8 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 GOAL = 0.90
@@ -35,6 +37,38 @@ def _ppo(venv: Any, seed: int, device: str) -> Any:
     return PPO(policy, venv, policy_kwargs=policy_kwargs, seed=seed, device=device, verbose=0, **DEFAULT_PPO)
 
 
+@contextmanager
+def timed_evaluation() -> Iterator[list[float]]:
+    """Time `Trainer.evaluate` while inside: plain PPO does no evaluation, so the loop's is reported apart."""
+    from gymsmith.agents import train as train_module
+
+    evaluate = train_module.Trainer.evaluate
+    spent = [0.0]
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return evaluate(self, *args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    train_module.Trainer.evaluate = timed  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        train_module.Trainer.evaluate = evaluate  # type: ignore[method-assign]
+
+
+def _learn_timed(venv: Any, seed: int, device: str, steps: int, start: float) -> dict[str, float]:
+    """Build PPO on ``venv``, learn ``steps``, close; wall time counts from ``start`` (env construction)."""
+    model = _ppo(venv, seed, device)
+    learn_start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    end = time.perf_counter()
+    venv.close()
+    return {"steps": model.num_timesteps, "wall_s": end - start, "learn_s": end - learn_start}
+
+
 def plain_target(target: str, steps: int, n_envs: int, seed: int, device: str) -> dict[str, float]:
     """SB3 PPO on the unmodified target: construction + one learn() call."""
     import gymnasium as gym
@@ -47,12 +81,7 @@ def plain_target(target: str, steps: int, n_envs: int, seed: int, device: str) -
     configure_threads(1)
     start = time.perf_counter()
     venv = VecMonitor(DummyVecEnv([lambda: ImgObsWrapper(gym.make(target)) for _ in range(n_envs)]))
-    model = _ppo(venv, seed, device)
-    learn_start = time.perf_counter()
-    model.learn(total_timesteps=steps)
-    end = time.perf_counter()
-    venv.close()
-    return {"steps": model.num_timesteps, "wall_s": end - start, "learn_s": end - learn_start}
+    return _learn_timed(venv, seed, device, steps, start)
 
 
 def dr_union(target: str, cycles: int, seed: int) -> dict[str, Any]:
@@ -77,12 +106,7 @@ def plain_mixture(target: str, cycles: int, steps: int, n_envs: int, seed: int, 
     payload = dr_union(target, cycles, seed)
     start = time.perf_counter()
     venv = VecMonitor(DummyVecEnv([lambda i=i: MixtureEnv(payload, seed=seed * 1000 + i) for i in range(n_envs)]))
-    model = _ppo(venv, seed, device)
-    learn_start = time.perf_counter()
-    model.learn(total_timesteps=steps)
-    end = time.perf_counter()
-    venv.close()
-    return {"steps": model.num_timesteps, "wall_s": end - start, "learn_s": end - learn_start}
+    return _learn_timed(venv, seed, device, steps, start)
 
 
 class _Timer:
@@ -130,18 +154,7 @@ def loop_run(target: str, cycles: int, steps: int, n_envs: int, seed: int, devic
              levels: int) -> dict[str, float]:
     """`gymsmith.run` with the dr curriculum; evaluation timed on its own."""
     import gymsmith
-    from gymsmith.agents import train as train_module
     from gymsmith.config import RunConfig
-
-    evaluate = train_module.Trainer.evaluate
-    eval_time = [0.0]
-
-    def timed_evaluate(self: Any, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return evaluate(self, *args, **kwargs)
-        finally:
-            eval_time[0] += time.perf_counter() - t0
 
     timer = _Timer()
     with tempfile.TemporaryDirectory() as runs_dir:
@@ -150,13 +163,10 @@ def loop_run(target: str, cycles: int, steps: int, n_envs: int, seed: int, devic
             "n_envs": n_envs, "seed": seed, "device": device, "eval_episodes": eval_episodes,
             "runs_dir": runs_dir, "dr": {"levels_per_cycle": levels},
         })
-        train_module.Trainer.evaluate = timed_evaluate  # type: ignore[method-assign]
-        try:
+        with timed_evaluation() as eval_time:
             start = time.perf_counter()
             summary = gymsmith.run(config, hooks=timer)
             wall = time.perf_counter() - start
-        finally:
-            train_module.Trainer.evaluate = evaluate  # type: ignore[method-assign]
     total_steps = int(summary.cycles[-1]["total_steps"])
     return {
         "steps": total_steps,

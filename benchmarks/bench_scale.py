@@ -145,18 +145,9 @@ def _ppo_plain_own(steps: int, n_envs: int, seed: int) -> dict[str, float]:
 
 def _ppo_loop(steps: int, n_envs: int, seed: int, cycles: int, eval_episodes: int, runs_dir: str) -> dict[str, float]:
     """``gymsmith.run`` with the target curriculum; evaluation (which plain PPO does not do) timed apart."""
+    from bench_loop import timed_evaluation
+
     import gymsmith
-    from gymsmith.agents import train as train_module
-
-    evaluate = train_module.Trainer.evaluate
-    eval_s = [0.0]
-
-    def timed_evaluate(self: Any, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return evaluate(self, *args, **kwargs)
-        finally:
-            eval_s[0] += time.perf_counter() - t0
 
     config = gymsmith.RunConfig(
         curriculum="target",
@@ -170,13 +161,10 @@ def _ppo_loop(steps: int, n_envs: int, seed: int, cycles: int, eval_episodes: in
         runs_dir=runs_dir,
     )
     hooks = _TimingHooks()
-    train_module.Trainer.evaluate = timed_evaluate  # type: ignore[method-assign]
-    try:
+    with timed_evaluation() as eval_s:
         start = time.perf_counter()
         summary = gymsmith.run(config, hooks=hooks)
         wall = time.perf_counter() - start
-    finally:
-        train_module.Trainer.evaluate = evaluate  # type: ignore[method-assign]
     steps_done = float(summary.cycles[-1]["total_steps"])
     return {"steps": steps_done, "wall_s": wall, "eval_s": eval_s[0], "train_s": hooks.train_s}
 
