@@ -27,16 +27,30 @@ FIELDS = ["target", "curriculum", "seed", "steps", "final_success", "final_episo
           "llm_calls", "llm_tokens"]
 
 
-def _done(csv_path: Path) -> set[tuple[str, int]]:
+def _rows(csv_path: Path) -> dict[tuple[str, int], dict]:
     if not csv_path.exists():
-        return set()
+        return {}
     with csv_path.open() as fh:
-        return {(row["curriculum"], int(row["seed"])) for row in csv.DictReader(fh)}
+        return {(row["curriculum"], int(row["seed"])): row for row in csv.DictReader(fh)}
 
 
-def run_pair(args: argparse.Namespace, curriculum: str, seed: int, runs_dir: Path, state: dict) -> dict:
+def _write_rows(csv_path: Path, rows: dict[tuple[str, int], dict]) -> None:
+    """Rewrite the whole file (via a temporary) so an extended pair replaces its shorter row."""
+    tmp = csv_path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows.values())
+    tmp.replace(csv_path)
+
+
+def run_pair(
+    args: argparse.Namespace, curriculum: str, seed: int, runs_dir: Path, state: dict, earlier_wall_s: float = 0.0
+) -> dict:
+    """Run one pair to the budget; a pair finished at a smaller budget is extended (its run resumes with more
+    cycles) rather than restarted, so raising ``--steps`` reuses the steps already trained."""
     key = f"{curriculum}/{seed}"
-    cycles = max(1, args.steps // args.cycle_steps)
+    cycles = max(1, -(-args.steps // args.cycle_steps))
     config = RunConfig.model_validate({
         "task": {"target_env": args.target},
         "curriculum": curriculum,
@@ -75,7 +89,7 @@ def run_pair(args: argparse.Namespace, curriculum: str, seed: int, runs_dir: Pat
         "steps": last["total_steps"],
         "final_success": round(final.success_rate, 4),
         "final_episodes": final.episodes,
-        "wall_s": round(time.perf_counter() - start, 1),
+        "wall_s": round(earlier_wall_s + time.perf_counter() - start, 1),
         "run_id": summary.run_id,
         "llm_calls": len(calls),
         "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
@@ -143,18 +157,16 @@ def main() -> None:
     state_file = runs_dir / "pairs.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     if not args.plot_only:
-        done = _done(csv_path)
+        done = _rows(csv_path)
         for seed in range(args.seeds):
             for curriculum in args.curricula.split(","):
-                if (curriculum, seed) in done:
+                earlier = done.get((curriculum, seed))
+                if earlier is not None and int(earlier["steps"]) >= args.steps:
                     continue
-                row = run_pair(args, curriculum, seed, runs_dir, state)
-                new = not csv_path.exists()
-                with csv_path.open("a", newline="") as fh:
-                    writer = csv.DictWriter(fh, fieldnames=FIELDS)
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
+                wall = float(earlier["wall_s"]) if earlier is not None else 0.0
+                row = run_pair(args, curriculum, seed, runs_dir, state, earlier_wall_s=wall)
+                done[(curriculum, seed)] = row
+                _write_rows(csv_path, done)
                 print(json.dumps(row), flush=True)
     sources = [(runs_dir, state)]
     rows: list[dict] = []

@@ -21,6 +21,9 @@ from gymsmith.schemas import (
     TargetEnv,
 )
 
+#: Fresh level seeds tried after a layout cannot be placed solvably, before the source is declared broken.
+UNSOLVABLE_REDRAWS = 20
+
 #: Builders for non-MiniGrid families register here (keeps this module free of optional imports).
 FAMILY_BUILDERS: dict[str, Callable[[Any], gym.Env]] = {}
 
@@ -68,6 +71,8 @@ class MixtureEnv(gym.Env):
         self._rng = np.random.default_rng(seed)
         self._active = 0
         self.current_level: tuple[int, int] = (0, 0)
+        #: resets that had to redraw the level seed because that seed's layout was unsolvable
+        self.unsolvable_redraws = 0
 
     def _env(self, index: int) -> gym.Env:
         if index not in self._envs:
@@ -97,11 +102,30 @@ class MixtureEnv(gym.Env):
         self._active = int(self._rng.choice(len(self._probs), p=self._probs))
         entry: MixtureEntry = self.mixture.entries[self._active]
         level_seed = int(self._rng.choice(entry.seeds)) if entry.seeds else int(self._rng.integers(2**31 - 1))
+        obs, info, level_seed = self._reset_source(level_seed, options)
         self.current_level = (self._active, level_seed)
-        obs, info = self._env(self._active).reset(seed=level_seed, options=options)
         info["source"] = self._active
         info["level_seed"] = level_seed
         return obs, info
+
+    def _reset_source(self, level_seed: int, options: dict[str, Any] | None) -> tuple[Any, dict, int]:
+        """Verification checks a spec on a handful of seeds; a rare seed whose layout cannot be placed solvably
+        must not end a long training run, so it is replaced by a fresh seed (and counted)."""
+        from gymsmith.envs.minigrid_family import UnsolvableLevel
+
+        env = self._env(self._active)
+        for _ in range(UNSOLVABLE_REDRAWS):
+            try:
+                obs, info = env.reset(seed=level_seed, options=options)
+                return obs, info, level_seed
+            except UnsolvableLevel:
+                self.unsolvable_redraws += 1
+                level_seed = int(self._rng.integers(2**31 - 1))
+        source = self.mixture.entries[self._active].source
+        raise UnsolvableLevel(
+            f"mixture source {self._active} ({source.model_dump_json()}) produced no solvable layout in "
+            f"{UNSOLVABLE_REDRAWS} level seeds in a row"
+        )
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self._envs[self._active].step(action)

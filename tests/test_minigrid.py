@@ -10,7 +10,14 @@ from minigrid.core.grid import Grid
 from minigrid.core.world_object import Door, Goal, Key, Lava
 
 import gymsmith.envs  # noqa: F401  (registration)
-from gymsmith.envs.minigrid_family import GEN_ENV_ID, MiniGridGenEnv, check_spec, is_solvable, render_level
+from gymsmith.envs.minigrid_family import (
+    GEN_ENV_ID,
+    MiniGridGenEnv,
+    UnsolvableLevel,
+    check_spec,
+    is_solvable,
+    render_level,
+)
 from gymsmith.envs.mixture import MixtureEnv
 from gymsmith.generator.verifier import verify_env_config
 from gymsmith.schemas import EnvMixture, MiniGridLevelSpec, MixtureEntry, TargetEnv
@@ -161,6 +168,27 @@ def test_mixture_samples_sources_by_weight():
         if info["source"] == 1:
             assert info["level_seed"] in (7, 8)
     assert 100 < counts[1] < 180
+    env.close()
+
+
+def test_mixture_redraws_a_seed_whose_layout_is_unsolvable():
+    # passes the verifier's 8 check seeds, but level seed 18 has no solvable placement (lava walls the goal off)
+    spec = MiniGridLevelSpec(size=6, lava=4, goal="random")
+    assert check_spec(spec)[0]
+    with pytest.raises(UnsolvableLevel):
+        MiniGridGenEnv(spec).reset(seed=18)
+    env = MixtureEnv(EnvMixture(entries=[MixtureEntry(source=spec, weight=1.0, seeds=[18])]), seed=0)
+    _, info = env.reset()
+    assert info["level_seed"] != 18 and env.unsolvable_redraws == 1
+    env.step(0)
+    env.close()
+
+
+def test_mixture_names_a_source_that_never_places():
+    broken = MiniGridLevelSpec(size=5, lava=8, wall=False, door_locked=False, goal="random")
+    env = MixtureEnv(EnvMixture(entries=[MixtureEntry(source=broken, weight=1.0)]), seed=0)
+    with pytest.raises(UnsolvableLevel, match=r"mixture source 0 .*\"lava\":8.* no solvable layout in 20"):
+        env.reset()
     env.close()
 
 
