@@ -477,6 +477,25 @@ def _seccomp_selftest() -> bool:
     return False
 
 
+def _socket_selftest(socket_module: Any) -> bool | str:
+    """Whether opening a socket fails in this process, whatever layer stops it.
+
+    Every launcher must end up here with no network; checking the syscall itself (not the module import, which
+    fails anyway once the uid drop hides the standard library) shows the fallbacks keep that promise too.
+    """
+    try:
+        sock = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_STREAM)
+    except OSError:
+        return True
+    try:
+        sock.connect(("127.0.0.1", 9))
+    except OSError:
+        return "socket() allowed; connections fail (network namespace only)"
+    finally:
+        sock.close()
+    return "a socket opened and connected"
+
+
 def _set_limit(which: int, value: int) -> None:
     import resource
 
@@ -723,6 +742,7 @@ def _worker_main(argv: Sequence[str]) -> None:
         hello["readonly_root"] = False
     # Everything the worker will ever import or dlopen is loaded now: after the uid drop the interpreter's own
     # files may be unreadable, and after NOFILE shrinks dlopen has no descriptor to spare.
+    import _socket  # the socket self-test below needs it loaded before the interpreter's files go away
     import resource  # noqa: F401
     import stat  # noqa: F401
 
@@ -752,6 +772,7 @@ def _worker_main(argv: Sequence[str]) -> None:
     else:
         hello["seccomp"] = "disabled by configuration"
     hello["seccomp_selftest"] = _seccomp_selftest() if hello["seccomp"] is True else False
+    hello["socket_blocked"] = _socket_selftest(_socket)
     sys.setrecursionlimit(int(cfg.get("recursion_limit", RECURSION_LIMIT)))
     _send(resp_fd, json.dumps(hello).encode())
 
@@ -1304,6 +1325,7 @@ class Sandbox:
             else "no (seccomp still denies opening files for writing and all file creation)",
             "seccomp": h.get("seccomp", "unknown"),
             "seccomp_selftest": bool(h.get("seccomp_selftest")),
+            "sockets_blocked": h.get("socket_blocked", "unknown"),
             "rlimits": " ".join(f"{k}={v}" for k, v in rl.items()) if isinstance(rl, dict) else "unknown",
             "rlimit_nproc_enforced": "no: the kernel exempts host root; seccomp blocks fork/clone instead"
             if host_root

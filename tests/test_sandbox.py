@@ -193,8 +193,10 @@ PROBES = {
     "fork": "import os\nos.fork()",
     "subprocess": "import subprocess\nsubprocess.run(['true'])",
     "execve": "import os\nos.execv('/bin/true', ['true'])",
-    "socket": "import socket\nsocket.socket()",
-    "connect_listener": f"import socket\nsocket.create_connection(('127.0.0.1', {LISTEN_PORT}), timeout=1)",
+    # _socket, not socket: the worker preloads it, so these reach the syscall under every launcher (in the
+    # fallbacks the uid drop hides socket.py, and an import error would prove nothing about the network)
+    "socket": "import _socket\n_socket.socket()",
+    "connect_listener": f"import _socket\n_socket.socket().connect(('127.0.0.1', {LISTEN_PORT}))",
     "write_canary": f"open('{CANARY}', 'w').write('pwned')",
     "append_canary": f"open('{CANARY}', 'a').write('pwned')",
     "create_file": "open('/var/tmp/gymsmith_sandbox_new_file', 'x')",
@@ -269,6 +271,7 @@ def test_layers_report() -> None:
         assert key in layers
     assert all(isinstance(v, bool | str) for v in layers.values())
     assert layers["restricted_python"] is True
+    assert layers["sockets_blocked"] is True
     if shutil.which("bwrap") and layers["launcher"] == "bwrap":
         assert layers["network_namespace"] is True
         assert layers["readonly_filesystem"] is True
@@ -291,6 +294,9 @@ def test_fallback_launchers_keep_seccomp(launcher: str, canary: str) -> None:
         fallback.load("def reward(obs, action, next_obs, info, state):\n    return 0.5, {}\n")
         assert fallback.call_batch([({"a": 1.0}, 1, {"a": 2.0}, {}, {})]) == [(0.5, {})]
         if layers["seccomp"] is True:
+            assert layers["sockets_blocked"] is True
+            with pytest.raises(SandboxError, match="Operation not permitted"):
+                fallback.probe(f"import _socket\n_socket.socket().connect(('127.0.0.1', {LISTEN_PORT}))")
             with pytest.raises(SandboxError):
                 fallback.probe("import os\nos.kill(os.getppid(), 0)")
             with pytest.raises(SandboxError):
