@@ -96,14 +96,9 @@ def run_pair(
     }
 
 
-def plot(args: argparse.Namespace, sources: list[tuple[Path, dict]], png: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+def learning_curves(args: argparse.Namespace, sources: list[tuple[Path, dict]]) -> dict[str, list[list[tuple]]]:
+    """Per curriculum, one [(total_steps, target_success), ...] curve per seed, read back from the run stores."""
+    out: dict[str, list[list[tuple]]] = {}
     for curriculum in args.curricula.split(","):
         curves = []
         for runs_dir, state in sources:
@@ -114,6 +109,19 @@ def plot(args: argparse.Namespace, sources: list[tuple[Path, dict]], png: Path) 
                 if cycles:
                     curves.append([(c["total_steps"], c["target_success"]) for c in cycles])
             store.close()
+        out[curriculum] = curves
+    return out
+
+
+def plot(args: argparse.Namespace, curves_by: dict[str, list[list[tuple]]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for curriculum, curves in curves_by.items():
         if not curves:
             continue
         n = min(len(c) for c in curves)
@@ -177,17 +185,51 @@ def main() -> None:
         if other_csv.exists():
             with other_csv.open() as fh:
                 rows += list(csv.DictReader(fh))
-    plot(args, sources, RESULTS / f"{name}.png")
+    curves_by = learning_curves(args, sources)
+    plot(args, curves_by, RESULTS / f"{name}.png")
     if csv_path.exists():
         with csv_path.open() as fh:
             rows += list(csv.DictReader(fh))
-    print(f"\n{'curriculum':12s} {'final success (mean ± std over seeds)':40s} seeds")
+    print(markdown_table(args, rows, curves_by))
+
+
+def _mean_std(vals: list[float]) -> tuple[float, float]:
+    mean = sum(vals) / len(vals)
+    return mean, (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
+
+
+def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[str, list[list[tuple]]]) -> str:
+    """The BENCHMARKS.md table: final success over seeds, the mean curve every other cycle, cost per pair."""
+    longest = max((c for curves in curves_by.values() for c in curves), key=len, default=[])
+    milestones = [step for step, _ in longest[1::2]]
+    head = " / ".join(f"{m // 1000}k" for m in milestones)
+    lines = [
+        f"| curriculum | final success, mean ± std (per seed) | mean success after {head} steps "
+        "| steps | wall min per pair | LLM calls, tokens per pair |",
+        "|---|---|---|---|---|---|",
+    ]
     for curriculum in args.curricula.split(","):
-        vals = [float(r["final_success"]) for r in rows if r["curriculum"] == curriculum]
-        if vals:
-            mean = sum(vals) / len(vals)
-            std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
-            print(f"{curriculum:12s} {mean:.3f} ± {std:.3f}{'':26s} {len(vals)}")
+        mine = [r for r in rows if r["curriculum"] == curriculum]
+        if not mine:
+            continue
+        mine.sort(key=lambda r: int(r["seed"]))
+        finals = [float(r["final_success"]) for r in mine]
+        mean, std = _mean_std(finals)
+        curves = curves_by.get(curriculum, [])
+        points = []
+        for step in milestones:
+            vals = [v for c in curves for s, v in c if s == step]
+            points.append(f"{sum(vals) / len(vals):.2f}" if vals else "–")
+        wall = sum(float(r["wall_s"]) for r in mine) / len(mine) / 60
+        calls = sum(int(r["llm_calls"]) for r in mine) / len(mine)
+        tokens = sum(int(r["llm_tokens"]) for r in mine) / len(mine)
+        steps = sorted({int(r["steps"]) for r in mine})
+        lines.append(
+            f"| `{curriculum}` | **{mean:.2f} ± {std:.2f}** ({', '.join(f'{v:.2f}' for v in finals)}; "
+            f"n={len(finals)}) | {' / '.join(points)} | {', '.join(f'{s // 1000}k' for s in steps)} "
+            f"| {wall:.1f} | {f'{calls:.0f}, {tokens:,.0f}' if calls else '—'} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
