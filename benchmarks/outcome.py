@@ -64,6 +64,7 @@ def run_pair(
         "backend": args.backend,
         "k_levels": args.k,
         "runs_dir": str(runs_dir),
+        "llm": {"mixture": args.llm_mixture},
     })
     start = time.perf_counter()
     resume = state.get(key)
@@ -151,6 +152,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--target-ratio", type=float, default=0.25)
     parser.add_argument("--backend", default="local")
+    parser.add_argument("--llm-mixture", default="latest", choices=["latest", "archive"],
+                        help="how the llm curriculum turns proposals into a mixture (RunConfig.llm.mixture)")
     parser.add_argument("--curve-episodes", type=int, default=30)
     parser.add_argument("--final-episodes", type=int, default=100)
     parser.add_argument("--tag", default="", help="suffix for the results files (before/after comparisons)")

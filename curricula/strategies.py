@@ -27,7 +27,7 @@ def build(config: RunConfig, client: Any = None) -> Strategy:
             prompts_dir=config.prompts_dir,
             constrained=config.constrained,
         )
-        return LLMCurriculum(task, proposer, ratio, seed)
+        return LLMCurriculum(task, proposer, ratio, seed, settings=config.llm)
     if name == "plr":
         from gymsmith.curricula.classic import PrioritizedLevelReplay
 

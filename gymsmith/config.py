@@ -50,6 +50,19 @@ class DRSettings(_Model):
     levels_per_cycle: int = Field(default=8, ge=1, le=64)
 
 
+class LLMCurriculumSettings(_Model):
+    """How the LLM's proposals become the training distribution."""
+
+    #: ``latest``: train on the newest proposal's levels only, equal weights (EnvGen). ``archive``: keep every
+    #: accepted level and weight it by learnability 4p(1-p) of its training success p, so levels the agent
+    #: already masters (or cannot touch) give way to those it is learning, whatever the LLM repeats.
+    mixture: Literal["latest", "archive"] = "latest"
+    #: Levels trained on per cycle in ``archive`` mode (the newest proposal's levels are always among them).
+    archive_size: int = Field(default=6, ge=1, le=64)
+    #: Weight floor for tried levels, so a level is never dropped on one noisy estimate.
+    floor: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
 class RunConfig(_Model):
     task: TaskSpec = Field(default_factory=TaskSpec)
     curriculum: Literal["llm", "llm-reward", "plr", "lp", "dr", "target"] = "llm"
@@ -91,6 +104,7 @@ class RunConfig(_Model):
     plr: PLRSettings = Field(default_factory=PLRSettings)
     lp: LPSettings = Field(default_factory=LPSettings)
     dr: DRSettings = Field(default_factory=DRSettings)
+    llm: LLMCurriculumSettings = Field(default_factory=LLMCurriculumSettings)
 
     @field_validator("device")
     @classmethod

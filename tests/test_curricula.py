@@ -271,3 +271,41 @@ def test_llm_strategy_on_replay_is_reproducible(tmp_path):
         assert a["feedback"] == b["feedback"]
         assert a["target_success"] == b["target_success"]
     assert first.llm_totals["model_calls"] == 2 and second.llm_totals["model_calls"] == 2
+
+
+def test_llm_archive_mixture_keeps_levels_weighted_by_learnability(tmp_path):
+    """Archive mode: accepted levels stay, weighted 4p(1-p) by the training success measured for each."""
+    from gymsmith.curricula.llm import _structure, learnability
+
+    summary = gymsmith.run(loop_config(tmp_path, llm={"mixture": "archive", "archive_size": 6}))
+    first, second = summary.cycles
+    after_first = {item["digest"]: item for item in first["strategy_state"]["archive"]}
+    # what cycle 0 measured per level is what the feedback showed the LLM
+    first_mix = EnvMixture.model_validate(first["mixture"])
+    for entry, shown in zip(first_mix.entries[1:], first["feedback"]["trained_on"][1:], strict=True):
+        item = after_first[_structure(entry.source)]
+        if shown["episodes"]:
+            assert item["success"] == pytest.approx(shown["train_success"], abs=0.005)
+        else:
+            assert item["success"] is None
+    mix = EnvMixture.model_validate(second["mixture"])
+    assert mix.probabilities()[0] == pytest.approx(0.25) and 1 <= len(mix.entries) - 1 <= 6
+    expected = [
+        learnability(after_first[_structure(e.source)]["success"] if _structure(e.source) in after_first else None,
+                     0.05)
+        for e in mix.entries[1:]
+    ]
+    total_w, total_e = sum(e.weight for e in mix.entries[1:]), sum(expected)
+    for entry, weight in zip(mix.entries[1:], expected, strict=True):
+        assert entry.weight / total_w == pytest.approx(weight / total_e)
+    # nothing accepted is forgotten: the archive holds cycle 0's levels and the newest ones
+    assert set(after_first) <= {item["digest"] for item in second["strategy_state"]["archive"]}
+
+
+def test_learnability_prefers_levels_the_agent_is_learning():
+    from gymsmith.curricula.llm import learnability
+
+    assert learnability(None, 0.05) == 1.0
+    assert learnability(0.5, 0.05) == 1.0
+    assert learnability(1.0, 0.05) == learnability(0.0, 0.05) == 0.05
+    assert learnability(0.2, 0.05) == pytest.approx(0.64)
