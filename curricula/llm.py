@@ -4,9 +4,9 @@ Two ways to turn proposals into a training distribution (``RunConfig.llm.mixture
 
 * ``latest`` trains on the newest proposal only, equal weights, as EnvGen does.
 * ``archive`` keeps every accepted level with its measured training success p and weights it by learnability
-  4p(1-p) (the OMNI / "learning progress" intuition: train where the agent succeeds sometimes). A small model
-  that re-proposes a level the agent has mastered then costs little, and a level that is still being learned
-  stays in the mix after the LLM has moved on.
+  4p(1-p) (the OMNI / learning-progress intuition: train where the agent succeeds sometimes), and lists the
+  levels already mastered in the next prompt. A small model that re-proposes a mastered level then costs little,
+  and a level that is still being learned stays in the mix after the LLM has moved on.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ def _structure(spec: MiniGridLevelSpec) -> str:
     return spec.model_copy(update={"name": ""}).digest()
 
 
-def learnability(success: float | None, floor: float) -> float:
-    """Weight of an archived level: untried levels get the maximum, tried ones 4p(1-p) but never below floor."""
+def learnability(success: float | None, floor: float, mastered: float = 1.0) -> float:
+    """Weight of an archived level: untried levels get the maximum, tried ones 4p(1-p) but never below floor;
+    a mastered level (p at or above ``mastered``) gets the floor: it is kept against forgetting, nothing more."""
     if success is None:
         return 1.0
+    if success >= mastered:
+        return floor
     return max(4.0 * success * (1.0 - success), floor)
 
 
@@ -54,7 +57,8 @@ class LLMCurriculum(Strategy):
     def next_mixture(self, history: list[Feedback]) -> EnvMixture:
         cycle = len(history)
         feedback = history[-1] if history else None
-        proposal = self.proposer.propose(self.task, feedback, cycle=cycle)
+        notes = self._mastered_notes() if self.settings.mixture == "archive" else None
+        proposal = self.proposer.propose(self.task, feedback, cycle=cycle, notes=notes)
         artifacts = Artifacts(proposals=[proposal], llm_calls=list(proposal.llm_calls))
         artifacts.rejected.extend(proposal.rejected)
         accepted: list[MiniGridLevelSpec] = []
@@ -77,6 +81,17 @@ class LLMCurriculum(Strategy):
             return self.with_target(self._archive_entries(self.current))
         return self.with_target([MixtureEntry(source=s, weight=1.0) for s in self.current])
 
+    def _mastered_notes(self) -> dict[str, Any] | None:
+        """A small model keeps re-proposing what it proposed before; telling it which levels are already
+        solved (measured, across all past cycles) is what moves its next proposal towards the target."""
+        threshold = self.settings.mastered
+        mastered = [item["spec"] for item in self.archive if item["success"] is not None
+                    and item["success"] >= threshold]  # fmt: skip
+        if not mastered:
+            return None
+        shown = [{k: v for k, v in spec.items() if k not in ("family", "max_steps")} for spec in mastered]
+        return {"mastered": shown, "threshold": threshold, "max_size": max(spec["size"] for spec in mastered)}
+
     def _archive_entries(self, newest: list[MiniGridLevelSpec]) -> list[MixtureEntry]:
         known = {item["digest"]: item for item in self.archive}
         for spec in newest:
@@ -84,16 +99,18 @@ class LLMCurriculum(Strategy):
                 item = {"digest": _structure(spec), "spec": spec.model_dump(mode="json"), "success": None}
                 self.archive.append(item)
                 known[item["digest"]] = item
-        floor = self.settings.floor
+        floor, mastered = self.settings.floor, self.settings.mastered
         newest_digests = {_structure(s) for s in newest}
         # the newest proposal always trains (the LLM's decision is what is being tested); the rest of the slots
         # go to the most learnable archived levels, newer first on ties
         chosen = [known[d] for d in dict.fromkeys(_structure(s) for s in newest)]
         rest = [item for item in reversed(self.archive) if item["digest"] not in newest_digests]
-        rest.sort(key=lambda item: learnability(item["success"], floor), reverse=True)
+        rest.sort(key=lambda item: learnability(item["success"], floor, mastered), reverse=True)
         chosen += rest[: max(0, self.settings.archive_size - len(chosen))]
         return [
-            MixtureEntry(source=MiniGridLevelSpec(**item["spec"]), weight=learnability(item["success"], floor))
+            MixtureEntry(
+                source=MiniGridLevelSpec(**item["spec"]), weight=learnability(item["success"], floor, mastered)
+            )
             for item in chosen
         ]
 

@@ -161,25 +161,43 @@ class Proposer:
         return self.goals if self.family.events else 0
 
     def render_prompt(
-        self, task: TaskSpec, feedback: Feedback | None, request: str | None = None
+        self,
+        task: TaskSpec,
+        feedback: Feedback | None,
+        request: str | None = None,
+        notes: dict[str, Any] | None = None,
     ) -> tuple[str, str]:
         system = render("system.j2", self.prompts_dir)
         context = self.family.context(task, self.k, feedback, request, self._goals())
+        if notes:
+            context["notes"] = notes  # the template shows them only where it tests `notes is defined`
         user = render(self.family.template, self.prompts_dir, **context)
         return system, user
 
-    def propose(self, task: TaskSpec, feedback: Feedback | None = None, cycle: int = 0) -> Proposal:
-        """One curriculum step: the next specs for ``task`` given the last cycle's feedback."""
-        return self._ask(task, feedback, cycle, request=None)
+    def propose(
+        self, task: TaskSpec, feedback: Feedback | None = None, cycle: int = 0, notes: dict[str, Any] | None = None
+    ) -> Proposal:
+        """One curriculum step: the next specs for ``task`` given the last cycle's feedback.
+
+        ``notes`` carries what a strategy knows beyond one cycle's feedback (e.g. the levels already mastered).
+        """
+        return self._ask(task, feedback, cycle, request=None, notes=notes)
 
     def generate(self, request: str, cycle: int = 0) -> Proposal:
         """Specs (and goals) for a free-text request, as ``gymsmith generate`` asks for them."""
         return self._ask(self.family.task(request), None, cycle, request=request)
 
-    def _ask(self, task: TaskSpec, feedback: Feedback | None, cycle: int, request: str | None) -> Proposal:
+    def _ask(
+        self,
+        task: TaskSpec,
+        feedback: Feedback | None,
+        cycle: int,
+        request: str | None,
+        notes: dict[str, Any] | None = None,
+    ) -> Proposal:
         n_goals = self._goals()
         schema = self.family.schema(task, self.k, n_goals)
-        system, user = self.render_prompt(task, feedback, request)
+        system, user = self.render_prompt(task, feedback, request, notes)
         params = {
             "json_schema": schema if self.constrained else None,
             "temperature": self.temperature,

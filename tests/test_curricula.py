@@ -292,7 +292,7 @@ def test_llm_archive_mixture_keeps_levels_weighted_by_learnability(tmp_path):
     assert mix.probabilities()[0] == pytest.approx(0.25) and 1 <= len(mix.entries) - 1 <= 6
     expected = [
         learnability(after_first[_structure(e.source)]["success"] if _structure(e.source) in after_first else None,
-                     0.05)
+                     0.05, 0.9)
         for e in mix.entries[1:]
     ]
     total_w, total_e = sum(e.weight for e in mix.entries[1:]), sum(expected)
@@ -309,3 +309,35 @@ def test_learnability_prefers_levels_the_agent_is_learning():
     assert learnability(0.5, 0.05) == 1.0
     assert learnability(1.0, 0.05) == learnability(0.0, 0.05) == 0.05
     assert learnability(0.2, 0.05) == pytest.approx(0.64)
+    assert learnability(0.95, 0.05, mastered=0.9) == 0.05 and learnability(0.85, 0.05, mastered=0.9) > 0.5
+
+
+def test_archive_mode_tells_the_llm_which_levels_are_mastered():
+    from gymsmith.config import LLMCurriculumSettings
+    from gymsmith.curricula.llm import LLMCurriculum, _structure
+    from gymsmith.generator.proposer import Proposer
+    from gymsmith.schemas import Feedback
+
+    task = TaskSpec(target_env="MiniGrid-DoorKey-16x16-v0")
+    small, mid = MiniGridLevelSpec(name="small", size=5), MiniGridLevelSpec(name="mid", size=8, goal="far")
+    archive = [
+        {"digest": _structure(small), "spec": small.model_dump(mode="json"), "success": 0.97},
+        {"digest": _structure(mid), "spec": mid.model_dump(mode="json"), "success": 0.4},
+    ]
+    feedback = Feedback(cycle=3, target_success=0.0, trained_on=[{"name": "small", "train_success": 0.97}])
+    proposer = Proposer(None, k=3)
+    curriculum = LLMCurriculum(task, proposer, settings=LLMCurriculumSettings(mixture="archive"))
+    curriculum.load_state_dict({"current": [mid.model_dump(mode="json")], "archive": archive})
+    notes = curriculum._mastered_notes()
+    assert notes is not None and notes["max_size"] == 5 and [s["name"] for s in notes["mastered"]] == ["small"]
+    _, user = proposer.render_prompt(task, feedback, None, notes)
+    assert "Levels the agent already masters (training success at least 0.9)" in user
+    assert '"name": "small"' in user.split("already masters")[1] and "size is 5 and the target is 16" in user
+    # the default (latest) mode renders the prompt exactly as before: no notes section
+    _, plain = proposer.render_prompt(task, feedback)
+    assert "already masters" not in plain and plain == user.split("\nLevels the agent already masters")[0] + \
+        user.split("make the next levels bigger or harder than these.")[1]
+    # the weights: the untried-or-learning level outweighs the mastered one
+    entries = curriculum._archive_entries([mid])
+    assert [e.source.name for e in entries] == ["mid", "small"] and entries[1].weight == 0.05
+    assert entries[0].weight == pytest.approx(0.96)
