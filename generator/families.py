@@ -12,6 +12,7 @@ re-checked by pydantic (for Gymnasium envs, by a model created from the ranges t
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import json
 import re
@@ -29,6 +30,7 @@ from pydantic import (
     create_model,
 )
 
+from gymsmith.generator.templates import render
 from gymsmith.schemas import (
     CRAFTER_MATERIALS,
     CRAFTER_TOOLS,
@@ -296,20 +298,10 @@ def _example_goals(events: tuple[str, ...], goals: int, example: list[dict[str, 
 
 MINIGRID_LEVEL_FIELDS = ("name", "size", "wall", "door_locked", "key", "lava", "distractors", "goal")
 
-EXAMPLE_MINIGRID = {
-    "rationale": "The agent cannot pick up the key yet, so start with tiny locked-door rooms.",
-    "levels": [
-        {"name": "tiny-doorkey", "size": 5, "wall": True, "door_locked": True, "key": True, "lava": 0,
-         "distractors": 0, "goal": "near"},
-        {"name": "open-room", "size": 6, "wall": False, "door_locked": False, "key": False, "lava": 0,
-         "distractors": 0, "goal": "far"},
-    ],
-}
-EXAMPLE_MINIGRID_GOALS = [
-    {"name": "unlock", "description": "Pick up the key and open the locked door.",
-     "events": ["picked_up_key", "opened_door"]},
-    {"name": "reach-goal", "description": "Reach the green goal square.", "events": ["reached_goal"]},
-]
+@functools.lru_cache(maxsize=1)
+def examples() -> dict[str, Any]:
+    """The worked examples of ``prompts/examples.json.j2``: every word the LLM reads lives under prompts/."""
+    return json.loads(render("examples.json.j2"))
 
 
 def target_size(env_id: str, default: int = 8) -> int:
@@ -327,8 +319,6 @@ def minigrid_values(task: TaskSpec) -> dict[str, Any]:
         "lava": [0, 1, 2, 3],
         "distractors": [0, 1, 2],
         "goals": ["near", "far", "random"],
-        "target_summary": f"{size}x{size} grid, a wall with a locked door, the key on the agent's side, "
-        "the goal in the far corner",
     }
 
 
@@ -395,8 +385,8 @@ class MiniGridFamily:
     def context(
         self, task: TaskSpec, k: int, feedback: Feedback | None, request: str | None, goals: int
     ) -> dict[str, Any]:
-        example: dict[str, Any] = dict(EXAMPLE_MINIGRID)
-        example_goals = _example_goals(self.events, goals, EXAMPLE_MINIGRID_GOALS)
+        example: dict[str, Any] = dict(examples()["minigrid"])
+        example_goals = _example_goals(self.events, goals, examples()["minigrid_goals"])
         if example_goals:
             example["goals"] = example_goals
         return {
@@ -439,24 +429,6 @@ CRAFTER_AREAS = [32, 48, 64]
 CRAFTER_LENGTHS = [1000, 2000, 5000, 10000]
 CRAFTER_RARITY_FIELDS = ("tree", "coal", "iron", "diamond", "zombies", "skeletons", "cows")
 CRAFTER_WORLD_FIELDS = ("name", "biome", *CRAFTER_RARITY_FIELDS, "peaceful", "area", "length", "inventory")
-
-EXAMPLE_CRAFTER = {
-    "rationale": "Iron tools need wood, stone, coal and iron close together, so start with rich mountains.",
-    "worlds": [
-        {"name": "rich-mountain", "biome": "mountain", "tree": "common", "coal": "very_common",
-         "iron": "common", "diamond": "default", "zombies": "rare", "skeletons": "rare", "cows": "common",
-         "peaceful": False, "area": 48, "length": 10000, "inventory": {"wood": 5, "stone": 3}},
-        {"name": "calm-forest", "biome": "grassland", "tree": "very_common", "coal": "default",
-         "iron": "default", "diamond": "default", "zombies": "default", "skeletons": "default",
-         "cows": "common", "peaceful": True, "area": 64, "length": 10000, "inventory": {}},
-    ],
-}
-EXAMPLE_CRAFTER_GOALS = [
-    {"name": "stone-tools", "description": "Collect stone and make a stone pickaxe.",
-     "events": ["collect_stone", "make_stone_pickaxe"]},
-    {"name": "iron", "description": "Collect iron.", "events": ["collect_iron"]},
-]
-
 
 def crafter_achievements() -> tuple[str, ...]:
     from gymsmith.envs.crafter_family import CRAFTER_ACHIEVEMENTS
@@ -553,10 +525,10 @@ class CrafterFamily:
         self, task: TaskSpec, k: int, feedback: Feedback | None, request: str | None, goals: int
     ) -> dict[str, Any]:
         example: dict[str, Any] = {
-            "rationale": EXAMPLE_CRAFTER["rationale"],
-            "worlds": [self._fit_example(w) for w in EXAMPLE_CRAFTER["worlds"]],  # type: ignore[attr-defined]
+            "rationale": examples()["crafter"]["rationale"],
+            "worlds": [self._fit_example(w) for w in examples()["crafter"]["worlds"]],
         }
-        example_goals = _example_goals(self.events, goals, EXAMPLE_CRAFTER_GOALS)
+        example_goals = _example_goals(self.events, goals, examples()["crafter_goals"])
         if example_goals:
             example["goals"] = example_goals
         return {
@@ -720,7 +692,7 @@ class GymFamily:
             return p.high if i else p.low
 
         return {
-            "rationale": "Start easy, then vary what the request asks for.",
+            "rationale": examples()["gym"]["rationale"],
             "configs": [{"name": f"config-{i + 1}", "kwargs": {p.name: pick(p, i) for p in self.params}}
                         for i in range(2)],
         }
@@ -730,11 +702,12 @@ class GymFamily:
     ) -> dict[str, Any]:
         example = self._example()
         if self.events == MINIGRID_EVENTS:
-            known = EXAMPLE_MINIGRID_GOALS[1:]
+            known = examples()["minigrid_goals"][1:]
         elif "collect_wood" in self.events:
-            known = EXAMPLE_CRAFTER_GOALS
+            known = examples()["crafter_goals"]
         else:
-            known = [{"name": f"goal-{i + 1}", "description": f"Make {e} happen.", "events": [e]}
+            text = examples()["gym"]["goal_description"]
+            known = [{"name": f"goal-{i + 1}", "description": text.replace("{event}", e), "events": [e]}
                      for i, e in enumerate(self.events[:2])]
         example_goals = _example_goals(self.events, goals, known)
         if example_goals:

@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from gymsmith.generator.families import (
-    EXAMPLE_MINIGRID,
     MINIGRID_LEVEL_FIELDS,
     Family,
     InvalidItem,
@@ -31,9 +30,8 @@ from gymsmith.schemas import EnvConfig, Feedback, Goal, Proposal, RejectedSpec, 
 
 # Names earlier code imports from here.
 LEVEL_FIELDS = MINIGRID_LEVEL_FIELDS
-EXAMPLE_PROPOSAL = EXAMPLE_MINIGRID
 minigrid_family = minigrid_values
-__all__ = ["LEVEL_FIELDS", "EXAMPLE_PROPOSAL", "ParseResult", "Proposer", "minigrid_family", "minigrid_schema",
+__all__ = ["LEVEL_FIELDS", "ParseResult", "Proposer", "minigrid_family", "minigrid_schema",
            "parse_answer", "parse_levels", "target_size"]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gymsmith.generator.families import examples
 from gymsmith.generator.llm import LLMClient
 from gymsmith.generator.reward_catalogue import (
     catalogue_for_prompt,
@@ -31,16 +32,6 @@ FEATURES = (
     "agent_x", "agent_y", "agent_dir", "has_key", "door_open", "door_locked", "key_x", "key_y", "door_x",
     "door_y", "goal_x", "goal_y", "dist_key", "dist_door", "dist_goal", "step", "max_steps",
 )  # fmt: skip
-
-COMPOSE_EXAMPLE = {
-    "rationale": "Pay once for each skill in order and shape the distance to the key.",
-    "terms": [
-        {"term": "event", "target": "picked_up_key", "weight": 0.5},
-        {"term": "distance", "target": "key", "weight": 0.05},
-        {"term": "env_reward", "weight": 1.0},
-    ],
-}
-
 
 @dataclass
 class CandidateReport:
@@ -102,7 +93,7 @@ class RewardDesigner:
             helpers=list(SAFE_BUILTIN_NAMES),
             reflection=reflection,
             iteration=iteration,
-            example=COMPOSE_EXAMPLE,
+            example=examples()["reward_compose"],
         )
         return system, user
 

@@ -227,3 +227,21 @@ def test_prompts_dir_overrides_a_template_by_name(tmp_path):
     proposer = Proposer(client, k=2, family=CrafterFamily(), goals=1, prompts_dir=tmp_path)
     system, user = proposer.render_prompt(proposer.family.task("caves"), None, "caves")
     assert user == "Custom: caves (2 worlds)" and "curriculum designer" in system
+
+
+def test_prompt_examples_live_in_prompts_and_are_valid_specs():
+    """The worked examples are prompt text (prompts/examples.json.j2) and must show what the verifier accepts."""
+    from gymsmith.generator.families import examples
+    from gymsmith.generator.reward_designer import compose_choice_model
+    from gymsmith.generator.verifier import verify_env_config
+    from gymsmith.schemas import CrafterWorldSpec, Goal, MiniGridLevelSpec
+
+    data = examples()
+    for level in data["minigrid"]["levels"]:
+        assert verify_env_config(MiniGridLevelSpec(**level)).accepted
+    for world in data["crafter"]["worlds"]:
+        CrafterWorldSpec(**world)
+    for goal in data["minigrid_goals"] + data["crafter_goals"]:
+        Goal(**goal)
+    compose_choice_model().model_validate(data["reward_compose"])
+    assert "{event}" in data["gym"]["goal_description"]
