@@ -176,6 +176,25 @@ def _without_extra_buffer_types():
             lib.llama_model_default_params = original
 
 
+def _llm_threads() -> int:
+    """``GYMSMITH_LLM_THREADS`` pins llama.cpp's thread count.
+
+    llama.cpp's threads spin at barriers, so two models (or a model and a trainer) sharing cores with a thread
+    each per core slow down by 10x or more rather than 2x: measured on this 2-core box, a 180-token proposal took
+    ~40 s alone and 300-600 s beside a second model. Runs side by side should each pin 1 thread.
+    """
+    pinned = os.environ.get("GYMSMITH_LLM_THREADS", "").strip()
+    if pinned:
+        try:
+            value = int(pinned)
+        except ValueError:
+            raise ValueError(f"GYMSMITH_LLM_THREADS must be a positive integer, not {pinned!r}") from None
+        if value < 1:
+            raise ValueError(f"GYMSMITH_LLM_THREADS must be a positive integer, not {pinned!r}")
+        return value
+    return os.cpu_count() or 2
+
+
 class LocalLlamaChat(BaseChatModel):
     """llama.cpp through llama-cpp-python, with JSON-schema-constrained decoding when a schema is given."""
 
@@ -203,7 +222,7 @@ class LocalLlamaChat(BaseChatModel):
                 self._llama = Llama(
                     model_path=str(path),
                     n_ctx=self.n_ctx,
-                    n_threads=self.n_threads or os.cpu_count() or 2,
+                    n_threads=self.n_threads or _llm_threads(),
                     chat_format=spec.chat_format,
                     verbose=False,
                 )

@@ -144,3 +144,15 @@ def test_local_backend_generates_a_valid_spec():
     assert not proposal.llm_calls[0].cached
     assert len(proposal.env_configs) == 1
     assert isinstance(proposal.env_configs[0], MiniGridLevelSpec)
+
+
+def test_llm_threads_env_pins_llama_threads(monkeypatch):
+    from gymsmith.generator.llm import _llm_threads
+
+    monkeypatch.setenv("GYMSMITH_LLM_THREADS", "1")
+    assert _llm_threads() == 1
+    monkeypatch.setenv("GYMSMITH_LLM_THREADS", "two")
+    with pytest.raises(ValueError, match="GYMSMITH_LLM_THREADS must be a positive integer, not 'two'"):
+        _llm_threads()
+    monkeypatch.delenv("GYMSMITH_LLM_THREADS")
+    assert _llm_threads() >= 1
