@@ -97,12 +97,27 @@ def run_pair(
     }
 
 
-def learning_curves(args: argparse.Namespace, sources: list[tuple[Path, dict]]) -> dict[str, list[list[tuple]]]:
+def _picks(spec: str, tag: str, specs: list[str]) -> bool:
+    """``name@tag`` takes that curriculum from one tag's results only (e.g. ``llm@archive`` beside ``llm``);
+    a plain name takes it from every source whose tag no ``name@tag`` entry claims."""
+    _, _, wanted = spec.partition("@")
+    if wanted:
+        return tag == wanted
+    return tag not in {s.partition("@")[2] for s in specs if "@" in s}
+
+
+def learning_curves(
+    args: argparse.Namespace, sources: list[tuple[Path, dict, str]]
+) -> dict[str, list[list[tuple]]]:
     """Per curriculum, one [(total_steps, target_success), ...] curve per seed, read back from the run stores."""
     out: dict[str, list[list[tuple]]] = {}
-    for curriculum in args.curricula.split(","):
+    specs = args.curricula.split(",")
+    for spec in specs:
+        curriculum = spec.partition("@")[0]
         curves = []
-        for runs_dir, state in sources:
+        for runs_dir, state, tag in sources:
+            if not _picks(spec, tag, specs):
+                continue
             store = open_store(runs_dir)
             for seed in range(args.seeds):
                 run_id = state.get(f"{curriculum}/{seed}")
@@ -110,7 +125,7 @@ def learning_curves(args: argparse.Namespace, sources: list[tuple[Path, dict]]) 
                 if cycles:
                     curves.append([(c["total_steps"], c["target_success"]) for c in cycles])
             store.close()
-        out[curriculum] = curves
+        out[spec] = curves
     return out
 
 
@@ -179,20 +194,18 @@ def main() -> None:
                 done[(curriculum, seed)] = row
                 _write_rows(csv_path, done)
                 print(json.dumps(row), flush=True)
-    sources = [(runs_dir, state)]
+    sources = [(runs_dir, state, args.tag)]
     rows: list[dict] = []
     for tag in [t for t in args.merge.split(",") if t]:
         other = RESULTS / "runs" / f"{args.target}-{tag}"
-        sources.append((other, json.loads((other / "pairs.json").read_text())))
-        other_csv = RESULTS / f"{args.target}-{tag}.csv"
-        if other_csv.exists():
-            with other_csv.open() as fh:
-                rows += list(csv.DictReader(fh))
+        sources.append((other, json.loads((other / "pairs.json").read_text()), tag))
+    for _, _, tag in sources:
+        tag_csv = RESULTS / (args.target + (f"-{tag}" if tag else "") + ".csv")
+        if tag_csv.exists():
+            with tag_csv.open() as fh:
+                rows += [dict(r, tag=tag) for r in csv.DictReader(fh) if int(r["seed"]) < args.seeds]
     curves_by = learning_curves(args, sources)
     plot(args, curves_by, RESULTS / f"{name}.png")
-    if csv_path.exists():
-        with csv_path.open() as fh:
-            rows += list(csv.DictReader(fh))
     print(markdown_table(args, rows, curves_by))
 
 
@@ -211,8 +224,10 @@ def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[s
         "| steps | wall min per pair | LLM calls, tokens per pair |",
         "|---|---|---|---|---|---|",
     ]
-    for curriculum in args.curricula.split(","):
-        mine = [r for r in rows if r["curriculum"] == curriculum]
+    specs = args.curricula.split(",")
+    for curriculum in specs:
+        name = curriculum.partition("@")[0]
+        mine = [r for r in rows if r["curriculum"] == name and _picks(curriculum, r["tag"], specs)]
         if not mine:
             continue
         mine.sort(key=lambda r: int(r["seed"]))
