@@ -61,7 +61,8 @@ class LLMCurriculumSettings(_Model):
     archive_size: int = Field(default=6, ge=1, le=64)
     #: Weight floor for tried levels, so a level is never dropped on one noisy estimate.
     floor: float = Field(default=0.05, ge=0.0, le=1.0)
-    #: ``archive`` mode: levels at or above this training success are listed to the LLM as mastered.
+    #: ``archive`` mode: levels at or above this training success count as mastered: the prompt lists them and
+    #: their weight drops to ``floor``.
     mastered: float = Field(default=0.9, ge=0.0, le=1.0)
 
 
