@@ -21,10 +21,16 @@ import gymsmith
 from gymsmith.agents.train import evaluate
 from gymsmith.api import open_store
 from gymsmith.config import RunConfig
+from gymsmith.schemas import Stat
 
 RESULTS = Path(__file__).parent / "results"
 FIELDS = ["target", "curriculum", "seed", "steps", "final_success", "final_episodes", "wall_s", "run_id",
           "llm_calls", "llm_tokens"]
+
+
+def _results_name(target: str, tag: str) -> str:
+    """Stem shared by a tag's CSV, PNG and runs directory."""
+    return target + (f"-{tag}" if tag else "")
 
 
 def _rows(csv_path: Path) -> dict[tuple[str, int], dict]:
@@ -176,7 +182,7 @@ def main() -> None:
     parser.add_argument("--merge", default="", help="comma-separated tags whose results join this plot and table")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = args.target + (f"-{args.tag}" if args.tag else "")
+    name = _results_name(args.target, args.tag)
     csv_path = RESULTS / f"{name}.csv"
     runs_dir = RESULTS / "runs" / name
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -197,21 +203,16 @@ def main() -> None:
     sources = [(runs_dir, state, args.tag)]
     rows: list[dict] = []
     for tag in [t for t in args.merge.split(",") if t]:
-        other = RESULTS / "runs" / f"{args.target}-{tag}"
+        other = RESULTS / "runs" / _results_name(args.target, tag)
         sources.append((other, json.loads((other / "pairs.json").read_text()), tag))
     for _, _, tag in sources:
-        tag_csv = RESULTS / (args.target + (f"-{tag}" if tag else "") + ".csv")
+        tag_csv = RESULTS / f"{_results_name(args.target, tag)}.csv"
         if tag_csv.exists():
             with tag_csv.open() as fh:
                 rows += [dict(r, tag=tag) for r in csv.DictReader(fh) if int(r["seed"]) < args.seeds]
     curves_by = learning_curves(args, sources)
     plot(args, curves_by, RESULTS / f"{name}.png")
     print(markdown_table(args, rows, curves_by))
-
-
-def _mean_std(vals: list[float]) -> tuple[float, float]:
-    mean = sum(vals) / len(vals)
-    return mean, (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
 
 
 def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[str, list[list[tuple]]]) -> str:
@@ -232,7 +233,7 @@ def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[s
             continue
         mine.sort(key=lambda r: int(r["seed"]))
         finals = [float(r["final_success"]) for r in mine]
-        mean, std = _mean_std(finals)
+        final = Stat.of(finals)
         curves = curves_by.get(curriculum, [])
         points = []
         for step in milestones:
@@ -243,7 +244,7 @@ def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[s
         tokens = sum(int(r["llm_tokens"]) for r in mine) / len(mine)
         steps = sorted({int(r["steps"]) for r in mine})
         lines.append(
-            f"| `{curriculum}` | **{mean:.2f} ± {std:.2f}** ({', '.join(f'{v:.2f}' for v in finals)}; "
+            f"| `{curriculum}` | **{final.mean:.2f} ± {final.std:.2f}** ({', '.join(f'{v:.2f}' for v in finals)}; "
             f"n={len(finals)}) | {' / '.join(points)} | {', '.join(f'{s // 1000}k' for s in steps)} "
             f"| {wall:.1f} | {f'{calls:.0f}, {tokens:,.0f}' if calls else '—'} |"
         )
