@@ -94,16 +94,17 @@ class LLMCurriculum(Strategy):
 
     def _archive_entries(self, newest: list[MiniGridLevelSpec]) -> list[MixtureEntry]:
         known = {item["digest"]: item for item in self.archive}
+        newest_digests: dict[str, None] = {}  # ordered set
         for spec in newest:
-            if _structure(spec) not in known:
-                item = {"digest": _structure(spec), "spec": spec.model_dump(mode="json"), "success": None}
-                self.archive.append(item)
-                known[item["digest"]] = item
+            digest = _structure(spec)
+            newest_digests[digest] = None
+            if digest not in known:
+                known[digest] = {"digest": digest, "spec": spec.model_dump(mode="json"), "success": None}
+                self.archive.append(known[digest])
         floor, mastered = self.settings.floor, self.settings.mastered
-        newest_digests = {_structure(s) for s in newest}
         # the newest proposal always trains (the LLM's decision is what is being tested); the rest of the slots
         # go to the most learnable archived levels, newer first on ties
-        chosen = [known[d] for d in dict.fromkeys(_structure(s) for s in newest)]
+        chosen = [known[d] for d in newest_digests]
         rest = [item for item in reversed(self.archive) if item["digest"] not in newest_digests]
         rest.sort(key=lambda item: learnability(item["success"], floor, mastered), reverse=True)
         chosen += rest[: max(0, self.settings.archive_size - len(chosen))]
