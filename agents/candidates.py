@@ -66,7 +66,7 @@ def train_candidate(
     Raises on errors: executors turn exceptions and dead workers into ``TrainResult(failed=...)``, so a caller
     running one candidate in-process still sees the real traceback.
     """
-    from gymsmith.agents.train import Trainer, target_mixture
+    from gymsmith.agents.train import Trainer
 
     ppo: dict[str, Any] = dict(spec.ppo)
     fault = ppo.pop(TEST_FAULT_KEY, None)
@@ -78,8 +78,8 @@ def train_candidate(
         "vec": vec,
         "ppo_kwargs": ppo,
     }
-    if spec.reward is not None:
-        kwargs["reward_program"] = spec.reward
+    mixture = spec.training_mixture()
+    kwargs["reward_program"] = mixture.reward
     if fault:
         _inject_fault(str(fault), fault_delay)
     start = time.perf_counter()
@@ -88,7 +88,7 @@ def train_candidate(
         if threads is not None:
             # after the Trainer: its constructor sizes torch's pool for a process that has the machine to itself
             set_worker_threads(threads)
-        result, _log = trainer.train(spec.mixture or target_mixture(spec.target_env), spec.steps)
+        result, _log = trainer.train(mixture, spec.steps)
         evaluation = trainer.evaluate(episodes=spec.eval_episodes, skills=list(spec.skills))
         checkpoint = None
         if checkpoint_dir is not None:

@@ -68,6 +68,11 @@ def _digest(program: RewardProgram | None) -> str:
     return program.digest() if program is not None else ""
 
 
+def reward_label(program: RewardProgram | None) -> str | None:
+    """How a training names the reward it ran: the program's name and digest, or None for the env's own."""
+    return None if program is None else f"{program.name}@{program.digest()}"
+
+
 def target_mixture(env_id: str) -> EnvMixture:
     return EnvMixture(entries=[MixtureEntry(source=TargetEnv(env_id=env_id), weight=1.0)])
 
@@ -184,7 +189,13 @@ def _worker_env(payload: dict[str, Any], seed: int) -> MixtureEnv:
 
 
 class Trainer:
-    """PPO on a mixture; the target env fixes the observation/action spaces for every cycle."""
+    """PPO on a mixture; the target env fixes the observation/action spaces for every cycle.
+
+    Which reward a training uses has one source of truth, `reward_for`: a mixture that carries a program trains
+    with it (and it stays the trainer's program afterwards); a mixture without one keeps the trainer's current
+    program. Nothing the caller set is dropped by a default: going back to the env's own reward is an explicit
+    ``set_reward(None)`` (or a mixture carrying an env-reward program, as the reward search's sparse baseline).
+    """
 
     def __init__(
         self,
@@ -202,10 +213,11 @@ class Trainer:
         self.seed = seed
         self.device = resolve_device(device)
         self.vec = vec
-        #: The program the current envs were built with; mixtures carrying another one rebuild the envs.
+        #: The program the current envs run (None: the env's own reward); see `reward_for`.
         self.reward_program = reward_program
-        mixture = target_mixture(target_env).model_copy(update={"reward": reward_program})
-        self.vec_env = self._make_vec(mixture)
+        #: The mixture the envs sample from now (its ``reward`` field aside: see `reward_program`).
+        self.mixture = target_mixture(target_env)
+        self.vec_env = self._make_vec(self.mixture.model_copy(update={"reward": reward_program}))
         policy, policy_kwargs = policy_for(self.vec_env.observation_space)
         kwargs = {**DEFAULT_PPO, **(ppo_kwargs or {})}
         configure_threads(n_envs if vec == "subproc" else 1)
@@ -252,17 +264,36 @@ class Trainer:
         # episode returns/lengths for SB3's rollout/* logs (TensorBoard); does not touch any random state
         return VecMonitor(venv)
 
+    def reward_for(self, mixture: EnvMixture) -> RewardProgram | None:
+        """The reward a training on ``mixture`` uses: the mixture's program, else the trainer's current one."""
+        return mixture.reward if mixture.reward is not None else self.reward_program
+
+    def set_reward(self, program: RewardProgram | None) -> None:
+        """Switch the reward the envs run (None: the env's own reward); rebuilds the envs only on a change."""
+        if _digest(program) != _digest(self.reward_program):
+            self._rebuild(program)
+            self._restart_episodes()
+
+    def _rebuild(self, program: RewardProgram | None) -> None:
+        # a new reward program means new (confined) workers: swap the whole vectorised env
+        old = self.vec_env
+        self.vec_env = self._make_vec(self.mixture.model_copy(update={"reward": program}))
+        self.model.set_env(self.vec_env)
+        self.reward_program = program
+        old.close()
+
     def set_mixture(self, mixture: EnvMixture) -> None:
-        if _digest(mixture.reward) != _digest(self.reward_program):
-            # a new reward program means new (confined) workers: swap the whole vectorised env
-            old = self.vec_env
-            self.vec_env = self._make_vec(mixture)
-            self.model.set_env(self.vec_env)
-            self.reward_program = mixture.reward
-            old.close()
+        program = self.reward_for(mixture)
+        self.mixture = mixture
+        if _digest(program) != _digest(self.reward_program):
+            self._rebuild(program)
+        else:
+            self.model.get_env().env_method("set_mixture", mixture)
+        self._restart_episodes()
+
+    def _restart_episodes(self) -> None:
+        """Episodes in flight belong to the old mixture or reward: start the next rollout afresh."""
         env = self.model.get_env()  # SB3's wrapped view (image transposition) of self.vec_env
-        env.env_method("set_mixture", mixture)
-        # episodes in flight belong to the old mixture: start the next rollout on the new one
         self.model._last_obs = env.reset()  # type: ignore[assignment]
         self.model._last_episode_starts = np.ones((self.n_envs,), dtype=bool)
 
@@ -290,6 +321,7 @@ class Trainer:
             device=self.device,
             episode_returns=Stat.of(log.returns) if log.returns else None,
             reward_components={k: Stat.of(v) for k, v in log.components.items()},
+            reward=reward_label(self.reward_program),
         )
         return result, log
 

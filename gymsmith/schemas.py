@@ -163,7 +163,8 @@ class EnvMixture(_Model):
     """What the trainer trains on next: weighted sources, sampled at every episode reset."""
 
     entries: list[MixtureEntry] = Field(min_length=1)
-    #: A verified reward program replacing the env reward on every source (reward-evolving curricula).
+    #: A verified reward program replacing the env reward on every source (reward-evolving curricula). None keeps
+    #: the trainer's current program (`Trainer.reward_for`): a mixture never silently drops a reward.
     reward: RewardProgram | None = None
 
     def probabilities(self) -> list[float]:
@@ -289,6 +290,8 @@ class TrainResult(_Model):
     device: str
     episode_returns: Stat | None = None
     reward_components: dict[str, Stat] = Field(default_factory=dict)
+    #: The reward program the training ran (``name@digest``); None means the env's own reward.
+    reward: str | None = None
     evaluation: EvalResult | None = None
     checkpoint: str | None = None
     failed: str | None = None
@@ -309,7 +312,8 @@ class CandidateSpec(_Model):
     """One independent training job (a reward candidate, or a probe training of one config).
 
     Executors run many of these in parallel and return one `TrainResult` each; a job that dies comes back with
-    ``failed`` set, never as an exception that would sink the whole cycle.
+    ``failed`` set, never as an exception that would sink the whole cycle. The reward may be given as ``reward``
+    or inside ``mixture``; `training_mixture` is the one place that decides what the job trains on.
     """
 
     name: str
@@ -323,6 +327,21 @@ class CandidateSpec(_Model):
     eval_episodes: int = Field(default=20, ge=1)
     skills: list[str] = Field(default_factory=lambda: list(DOORKEY_SKILLS))
     ppo: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_reward(self) -> CandidateSpec:
+        inner = self.mixture.reward if self.mixture is not None else None
+        if self.reward is not None and inner is not None and self.reward.digest() != inner.digest():
+            raise ValueError(
+                f"reward {self.reward.name!r} and mixture.reward {inner.name!r} differ: give the reward in one place"
+            )
+        return self
+
+    def training_mixture(self) -> EnvMixture:
+        """The target alone unless a mixture was given, carrying the candidate's reward program."""
+        mixture = self.mixture or EnvMixture(entries=[MixtureEntry(source=TargetEnv(env_id=self.target_env),
+                                                                   weight=1.0)])
+        return mixture.model_copy(update={"reward": self.reward or mixture.reward})
 
 
 EnvMixture.model_rebuild()
