@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gymsmith.config import ConfigError, RunConfig, build_config
+from gymsmith.config import ConfigError, build_config
+from gymsmith.schemas import DEFAULT_TARGET
 
 app = typer.Typer(add_completion=False, help="LLM-written environments, rewards and curricula for RL.")
 console = Console()
@@ -33,78 +34,89 @@ def _describe(source: Any) -> str:
     return source.env_id if source.family == "target" else json.dumps(source.model_dump(exclude={"family"}))
 
 
-class RichHooks:
-    """Training progress bar and a per-cycle results table."""
+def _progress_callback(total_cycles: int) -> Any:
+    """The CLI's `LoopCallback`: a training progress bar, the LLM's cost and choices, a per-cycle table."""
+    from gymsmith.curricula.loop import LoopCallback
 
-    def __init__(self, total_cycles: int) -> None:
-        self.table = Table(title="cycles")
-        for col in ("cycle", "trained on", "rejected", "steps/s", "target success", "skills"):
-            self.table.add_column(col)
-        self.progress: Progress | None = None
-        self.task: Any = None
-        self.total_cycles = total_cycles
-        self.loop: Any = None
+    class RichProgress(LoopCallback):
+        def __init__(self) -> None:
+            self.table = Table(title="cycles")
+            for col in ("cycle", "trained on", "rejected", "steps/s", "target", "skills"):
+                self.table.add_column(col)
+            self.progress: Progress | None = None
+            self.task: Any = None
+            self.loop: Any = None
 
-    def attach(self, loop: Any) -> None:
-        self.loop = loop
+        def on_run_start(self, loop: Any) -> None:
+            self.loop = loop
 
-    def cycle_started(self, cycle: int, total: int) -> None:
-        console.rule(f"cycle {cycle + 1}/{total}")
+        def on_cycle_start(self, cycle: int, total: int) -> None:
+            console.rule(f"cycle {cycle + 1}/{total}")
 
-    def mixture_chosen(self, cycle: int, mixture: Any, strategy: Any) -> None:
-        for call in strategy.artifacts.llm_calls:
-            origin = "cache" if call.cached else call.model
-            console.print(
-                f"LLM \\[{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
-                f"completion tokens in {call.latency_s:.1f}s"
+        def on_decision(self, cycle: int, decision: Any) -> None:
+            mixture, artifacts = decision.mixture, decision.artifacts
+            for call in artifacts.llm_calls:
+                origin = "cache" if call.cached else call.model
+                console.print(
+                    f"LLM \\[{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
+                    f"completion tokens in {call.latency_s:.1f}s"
+                )
+            ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])
+            for p, entry in ranked[:SHOW_ENTRIES]:
+                pinned = f"  (seeds: {len(entry.seeds)})" if entry.seeds else ""
+                console.print(f"  {p:5.1%}  {_describe(entry.source)}{pinned}")
+            if len(ranked) > SHOW_ENTRIES:
+                rest = sum(p for p, _ in ranked[SHOW_ENTRIES:])
+                console.print(f"  {rest:5.1%}  … {len(ranked) - SHOW_ENTRIES} more entries")
+            for rej in artifacts.rejected:
+                console.print(f"  [yellow]rejected[/] {json.dumps(rej.spec)}: {rej.reason}")
+
+        def on_training_start(self, cycle: int, steps: int) -> None:
+            self.progress = Progress(
+                TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
             )
-        ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])
-        for p, entry in ranked[:SHOW_ENTRIES]:
-            pinned = f"  (seeds: {len(entry.seeds)})" if entry.seeds else ""
-            console.print(f"  {p:5.1%}  {_describe(entry.source)}{pinned}")
-        if len(ranked) > SHOW_ENTRIES:
-            rest = sum(p for p, _ in ranked[SHOW_ENTRIES:])
-            console.print(f"  {rest:5.1%}  … {len(ranked) - SHOW_ENTRIES} more entries")
-        for rej in strategy.artifacts.rejected:
-            console.print(f"  [yellow]rejected[/] {json.dumps(rej.spec)}: {rej.reason}")
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=steps)
 
-    def training_started(self, cycle: int, steps: int) -> None:
-        self.progress = Progress(
-            TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-        )
-        self.progress.start()
-        self.task = self.progress.add_task("train", total=steps)
+        def on_training_step(self, steps: int) -> None:
+            if self.progress is not None:
+                self.progress.advance(self.task, steps)
 
-    def train_progress(self, steps: int) -> None:
-        if self.progress is not None:
-            self.progress.advance(self.task, steps)
+        def stop_bar(self) -> None:
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None
 
-    def evaluation_started(self, cycle: int, episodes: int) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-        console.print(f"evaluating on the target ({episodes} episodes)")
+        def on_evaluation_start(self, cycle: int, episodes: int) -> None:
+            self.stop_bar()
+            console.print(f"evaluating on the target ({episodes} episodes)")
 
-    def cycle_finished(self, cycle: int, outcome: Any, record: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-        ev = outcome.evaluation
-        skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items())
-        names = list(dict.fromkeys(
-            e.source.env_id if e.source.family == "target" else e.source.name for e in outcome.mixture.entries
-        ))
-        trained = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} + {len(names) - 3} more"
-        self.table.add_row(
-            str(cycle + 1), trained, str(len(outcome.feedback.rejected)),
-            f"{outcome.training.steps_per_s:.0f}", f"{ev.success_rate:.2f}", skills,
-        )
-        console.print(
-            f"cycle {cycle + 1}: target success [bold]{ev.success_rate:.2f}[/] over {ev.episodes} episodes ({skills})"
-        )
+        def on_cycle_end(self, cycle: int, outcome: Any, record: Any) -> None:
+            self.stop_bar()
+            ev = outcome.evaluation
+            skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items())
+            names = list(dict.fromkeys(
+                e.source.env_id if e.source.family == "target" else e.source.name for e in outcome.mixture.entries
+            ))
+            trained = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} + {len(names) - 3} more"
+            headline = _headline(ev)
+            self.table.add_row(
+                str(cycle + 1), trained, str(len(outcome.feedback.rejected)),
+                f"{outcome.training.steps_per_s:.0f}", headline, skills,
+            )
+            console.print(f"cycle {cycle + 1}: {headline} over {ev.episodes} episodes ({skills})")
+
+    return RichProgress()
 
 
-def make_sigint_handler(hooks: RichHooks) -> Any:
+def _headline(ev: Any) -> str:
+    """The evaluation's headline number as the family defines it (success rate, or e.g. the Crafter score)."""
+    if ev.metric == "success":
+        return f"success {ev.success_rate:.2f}"
+    return f"{ev.metric.replace('_', ' ')} {ev.score:.2f}"
+
+
+def make_sigint_handler(progress: Any) -> Any:
     """First Ctrl-C: stop at the next safe point, keeping every committed cycle. Second: abort at once.
 
     A first Ctrl-C during training drops the unfinished cycle (it was never written); during evaluation or
@@ -112,7 +124,7 @@ def make_sigint_handler(hooks: RichHooks) -> Any:
     """
 
     def handler(signum: int, frame: Any) -> None:
-        loop = hooks.loop
+        loop = progress.loop
         if loop is None or loop.stop_requested:
             console.print("[red]aborted[/]")
             raise KeyboardInterrupt
@@ -122,45 +134,30 @@ def make_sigint_handler(hooks: RichHooks) -> Any:
     return handler
 
 
-def _resume_config(resume: str, config: Path | None, runs_dir: str | None, cycles: int | None,
-                   overrides: dict[str, Any]) -> RunConfig:
-    """A resumed run keeps its stored config; only --cycles may extend it (other flags are ignored, said so)."""
-    from gymsmith import api
+def _curriculum_help() -> str:
+    from gymsmith.curricula.strategies import CURRICULA
 
-    base = build_config(config, {"runs_dir": runs_dir}).runs_dir if config else (runs_dir or "runs")
-    store_path = Path(base) / api.STORE_NAME
-    if not store_path.exists():
-        _fail(f"--resume {resume}: no run store at {store_path} (pass --runs-dir)")
-    store = api.open_store(base)
-    try:
-        stored = store.run_config(resume)
-    except KeyError as exc:
-        _fail(str(exc).strip("'\""))
-    finally:
-        store.close()
-    ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
-    if ignored:
-        console.print(f"[yellow]--resume keeps the stored config; ignoring {', '.join(ignored)}[/]")
-    try:
-        return RunConfig.model_validate({**stored, "cycles": cycles or stored["cycles"], "runs_dir": base})
-    except ValueError as exc:
-        _fail(f"stored config of {resume} is no longer valid: {exc}")
-        raise  # unreachable: _fail exits
+    return " | ".join(CURRICULA.names())
 
 
 @app.command()
 def run(
     config: Path | None = typer.Option(None, "--config", help="YAML run config; flags override it"),
-    target: str | None = typer.Option(None, "--target", help="target Gymnasium env id"),
-    curriculum: str | None = typer.Option(None, "--curriculum", help="llm | llm-reward | plr | lp | dr | target"),
+    target: str | None = typer.Option(None, "--target", help="target env id (MiniGrid-*, crafter, any Gymnasium id)"),
+    curriculum: str | None = typer.Option(None, "--curriculum", help=_curriculum_help()),
+    description: str | None = typer.Option(None, "--description", help="the task in words (default: the target's)"),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="what may vary in the target's family: name=LO..HI, name=a|b, name=VALUE"
+    ),
     cycles: int | None = typer.Option(None, "--cycles", "-c"),
     steps: int | None = typer.Option(None, "--steps", help="env steps per cycle"),
     n_envs: int | None = typer.Option(None, "--n-envs"),
-    k: int | None = typer.Option(None, "-k", help="levels per proposal"),
+    k: int | None = typer.Option(None, "-k", help="levels per proposal (llm), reward candidates (llm-reward)"),
     target_ratio: float | None = typer.Option(None, "--target-ratio"),
     eval_episodes: int | None = typer.Option(None, "--eval-episodes"),
     seed: int | None = typer.Option(None, "--seed"),
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda[:N]"),
+    vec: str | None = typer.Option(None, "--vec", help="dummy (one process) | subproc (a process per env)"),
     backend: str | None = typer.Option(None, "--backend", help="local | openai | replay"),
     model: str | None = typer.Option(None, "--model"),
     base_url: str | None = typer.Option(None, "--base-url"),
@@ -171,39 +168,51 @@ def run(
     tensorboard: bool | None = typer.Option(None, "--tensorboard/--no-tensorboard", help="SB3 logs to TensorBoard"),
     resume: str | None = typer.Option(None, "--resume", help="continue RUN_ID after its last committed cycle"),
 ) -> None:
-    """Run C cycles of propose → verify → train → evaluate → feedback."""
+    """Run C cycles of decide → train → evaluate → feedback on the target."""
     from gymsmith import api
 
     overrides = {
-        "target_env": target, "curriculum": curriculum, "cycles": cycles, "steps_per_cycle": steps,
-        "n_envs": n_envs, "k_levels": k, "target_ratio": target_ratio, "eval_episodes": eval_episodes,
-        "seed": seed, "device": device, "backend": backend, "model": model, "base_url": base_url,
-        "cassette": cassette, "record": record, "prompts_dir": prompts, "runs_dir": runs_dir,
-        "tensorboard": tensorboard,
+        "target_env": target, "description": description, "params": param or None, "curriculum": curriculum,
+        "cycles": cycles, "steps_per_cycle": steps, "n_envs": n_envs, "k_levels": k, "target_ratio": target_ratio,
+        "eval_episodes": eval_episodes, "seed": seed, "device": device, "vec": vec, "backend": backend,
+        "model": model, "base_url": base_url, "cassette": cassette, "record": record, "prompts_dir": prompts,
+        "runs_dir": runs_dir, "tensorboard": tensorboard,
     }
     try:
-        cfg = _resume_config(resume, config, runs_dir, cycles, overrides) if resume else build_config(config, overrides)
+        if resume:
+            ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
+            if ignored or config is not None:
+                console.print("[yellow]--resume keeps the stored config; ignoring "
+                              f"{', '.join(ignored + (['--config'] if config else []))}[/]")
+            cfg = api.resumable_config(resume, runs_dir or "runs", cycles)
+        else:
+            cfg = build_config(config, overrides)
+            api.check_config(cfg)
     except ConfigError as exc:
         _fail(str(exc))
-    hooks = RichHooks(cfg.cycles)
-    previous = signal.signal(signal.SIGINT, make_sigint_handler(hooks))
+    progress = _progress_callback(cfg.cycles)
+    previous = signal.signal(signal.SIGINT, make_sigint_handler(progress))
     start = time.perf_counter()
     try:
-        summary = api.run(cfg, hooks=hooks, resume=resume)
+        if resume:
+            summary = api.resume(resume, cfg.runs_dir, cfg.cycles, callbacks=[progress])
+        else:
+            summary = api.run(cfg, callbacks=[progress])
     except (ConfigError, KeyError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc).strip("'\""))
     except KeyboardInterrupt:
-        run_id = hooks.loop.run_id if hooks.loop is not None else None
+        run_id = progress.loop.run_id if progress.loop is not None else None
         hint = f"; continue with: gymsmith run --resume {run_id} --runs-dir {cfg.runs_dir}" if run_id else ""
         console.print(f"[red]aborted[/]: committed cycles are kept{hint}")
         raise typer.Exit(code=130) from None
     finally:
         signal.signal(signal.SIGINT, previous)
-        if hooks.progress is not None:  # a stop mid-training leaves the bar running
-            hooks.progress.stop()
-    console.print(hooks.table)
+        progress.stop_bar()  # a stop mid-training leaves the bar running
+    console.print(progress.table)
     for c in summary.cycles:
-        console.print(f"cycle {c['cycle'] + 1}: target success {c['target_success']:.2f}")
+        headline = f"success {c['target_success']:.2f}" if c["metric"] == "success" else \
+            f"{c['metric'].replace('_', ' ')} {c['score']:.2f}"
+        console.print(f"cycle {c['cycle'] + 1}: target {headline}")
     if summary.llm_totals:
         t = summary.llm_totals
         console.print(
@@ -249,7 +258,8 @@ def generate(
     """Ask the LLM for N environment specs (and goals), verify them, write specs, renders and index.json."""
     from rich.markup import escape
 
-    from gymsmith.generator.families import FamilyError, make_family
+    from gymsmith.envs import make_family
+    from gymsmith.envs.params import FamilyError
     from gymsmith.generator.generate import generate as run_generate
     from gymsmith.generator.llm import BACKENDS, LLMClient, make_chat_model
 
@@ -320,11 +330,12 @@ def show(
     """Render one sampled level of a spec to PNG (and a short random rollout with --gif)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from gymsmith.schemas import EnvConfig
+    import gymsmith.envs  # noqa: F401  (registers the families' spec models)
+    from gymsmith.schemas import AnySpec
 
     try:
         data = json.loads(spec.read_text())
-        config = TypeAdapter(EnvConfig).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
+        config = TypeAdapter(AnySpec).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
     except (OSError, json.JSONDecodeError, ValidationError) as exc:
         _fail(f"cannot read spec {spec}: {exc}")
     from gymsmith.envs.render import save_render, save_rollout_gif
@@ -393,7 +404,7 @@ def doctor() -> None:
 @app.command()
 def reward(
     description: str = typer.Argument(..., help="the task in words"),
-    env: str = typer.Option("MiniGrid-DoorKey-8x8-v0", "--env", help="target Gymnasium env id (MiniGrid)"),
+    env: str = typer.Option(DEFAULT_TARGET, "--env", help="target env id (MiniGrid-*, crafter, any Gymnasium id)"),
     n: int = typer.Option(4, "-n", min=1, max=16, help="candidate programs per iteration"),
     iterations: int = typer.Option(2, "--iterations", min=1, max=20),
     mode: str = typer.Option("compose", "--mode", help="compose (typed catalogue) | code (LLM writes the body)"),
@@ -418,7 +429,7 @@ def reward(
     from rich.markup import escape
 
     from gymsmith.agents.executors import make_executor
-    from gymsmith.api import make_client, open_store
+    from gymsmith.api import check_config, make_client, open_store
     from gymsmith.curricula.reward_search import run_reward_search
     from gymsmith.generator.reward_designer import RewardDesigner
 
@@ -428,9 +439,10 @@ def reward(
             "target_env": env, "description": description, "backend": backend, "model": model,
             "base_url": base_url, "cassette": cassette, "record": record, "use_cache": cache,
             "executor": executor, "ray_address": ray_address, "device": device, "seed": seed,
-            "n_envs": n_envs, "runs_dir": runs_dir,
+            "n_envs": n_envs, "runs_dir": runs_dir, "curriculum": "llm-reward",
         })
-        designer = RewardDesigner(make_client(cfg), mode=mode, seed=seed)
+        family, task = check_config(cfg)
+        designer = RewardDesigner(make_client(cfg), family=family, mode=mode, seed=seed)
     except (ConfigError, ValueError) as exc:
         _fail(escape(str(exc)))
     table = Table(title=f"reward candidates for {env}")
@@ -454,8 +466,11 @@ def reward(
     store = open_store(runs_dir)
     try:
         with make_executor(cfg) as pool:
+            search = {"n": n, "iterations": iterations, "mode": mode, "steps": steps, "eval_episodes": eval_episodes,
+                      "baseline": baseline}
             result, run_id = run_reward_search(
-                cfg.task, designer, pool, store, cfg.model_dump(mode="json"), out_dir=out, on_iteration=show,
+                task, designer, pool, store, {**cfg.model_dump(mode="json"), "search": search}, out_dir=out,
+                on_iteration=show,
                 n=n, iterations=iterations, steps=steps, eval_episodes=eval_episodes, n_envs=n_envs, seed=seed,
                 device=device, baseline=baseline,
             )

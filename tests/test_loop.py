@@ -13,13 +13,14 @@ from gymsmith.curricula.store import RunStore
 def test_two_cycle_llm_loop_on_replay(tmp_path):
     summary = gymsmith.run(loop_config(tmp_path))
     assert [c["cycle"] for c in summary.cycles] == [0, 1]
-    assert summary.llm_totals["model_calls"] == 2
+    calls = summary.llm_totals["model_calls"]
+    assert calls >= 2  # one proposal per cycle, plus a repair round where an answer failed validation
     store = RunStore(tmp_path / "gymsmith.sqlite")
     run_id = summary.run_id
-    assert store.count("llm_calls", run_id) == 2
+    assert store.count("llm_calls", run_id) == calls
     assert store.count("trainings", run_id) == 2
     assert store.count("evaluations", run_id) == 2
-    assert store.count("proposals", run_id) == 2
+    assert store.count("proposals", run_id) == 2  # one per cycle, whether or not it needed a repair
     assert store.count("verdicts", run_id) >= 1
     cycles = store.cycles(run_id)
     # cycle 1's prompt was built from cycle 0's feedback
