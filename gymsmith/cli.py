@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -184,7 +185,9 @@ def run(
     try:
         cfg = _resume_config(resume, config, runs_dir, cycles, overrides) if resume else build_config(config, overrides)
     except ConfigError as exc:
-        _fail(str(exc))
+        _fail(escape(str(exc)))
+    if cfg.curriculum.startswith("llm"):
+        _show_local_model(cfg.backend, cfg.model)
     hooks = RichHooks(cfg.cycles)
     previous = signal.signal(signal.SIGINT, make_sigint_handler(hooks))
     start = time.perf_counter()
@@ -210,18 +213,39 @@ def run(
             f"LLM: {t['calls']} calls ({t['cached']} from cache), {t['prompt_tokens']} prompt + "
             f"{t['completion_tokens']} completion tokens, {t['latency_s']}s"
         )
+        _print_structured(t)
     state = "stopped early (resume with --resume)" if summary.stopped_early else "finished"
     console.print(f"run [bold]{summary.run_id}[/] {state} in {time.perf_counter() - start:.0f}s")
     console.print(f"run store: {summary.store_path}")
     console.print(f"checkpoints: {summary.run_dir}/checkpoints")
 
 
-def _print_llm_cost(totals: dict[str, float], wall_s: float) -> None:
+def _print_llm_cost(totals: dict[str, Any], wall_s: float) -> None:
     console.print(
         f"LLM: {totals['calls']} calls ({totals['cached']} from cache, {totals['model_calls']} to the model), "
         f"{totals['prompt_tokens']} prompt + {totals['completion_tokens']} completion tokens, "
         f"{totals['latency_s']}s in LLM calls; wall time {wall_s:.1f}s"
     )
+    _print_structured(totals)
+
+
+def _print_structured(totals: dict[str, Any]) -> None:
+    """Which structured-output mode the answers came in: a server may have refused the stronger ones."""
+    if totals.get("structured"):
+        console.print(f"structured output: {escape(totals['structured'])}")
+
+
+def _show_local_model(backend: str | None, model: str | None) -> None:
+    """A local model given by path is named by its content: show the sha256 that its records carry."""
+    from gymsmith.generator.local_models import EMBEDDED_MODELS, resolve_local_model
+
+    if (backend or "local") != "local" or model is None or model in EMBEDDED_MODELS:
+        return
+    try:
+        resolved = resolve_local_model(model)
+    except ValueError as exc:
+        _fail(escape(str(exc)))
+    console.print(f"model: {resolved.path} sha256 {resolved.sha256} (recorded as {resolved.model_id})")
 
 
 @app.command()
@@ -264,7 +288,8 @@ def generate(
         fam = make_family(family, param or [])
         chat = make_chat_model(backend, model=model, base_url=base_url, cassette=cassette)
     except (FamilyError, ValueError) as exc:
-        _fail(str(exc))
+        _fail(escape(str(exc)))
+    _show_local_model(backend, model)
     client = LLMClient(chat=chat, backend=backend, use_cache=cache, record_path=record)
     try:
         result = run_generate(
@@ -279,9 +304,10 @@ def generate(
         _fail(escape(f"generate failed: {type(exc).__name__}: {str(exc).strip(chr(34) + chr(39))}"))
     for call in result.proposal.llm_calls:
         origin = "cache" if call.cached else call.model
+        mode = f" ({call.structured})" if call.structured else ""
         console.print(escape(
             f"LLM [{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
-            f"completion tokens in {call.latency_s:.1f}s"
+            f"completion tokens in {call.latency_s:.1f}s{mode}"
         ))
     if result.proposal.rationale:
         console.print(f"rationale: {escape(result.proposal.rationale)}")
@@ -378,8 +404,8 @@ def doctor() -> None:
         import llama_cpp
 
         table.add_row("llama-cpp-python", llama_cpp.__version__)
-    except ImportError as exc:
-        table.add_row("llama-cpp-python", f"[red]missing: {exc}[/]")
+    except ImportError:
+        table.add_row("llama-cpp-python", "[yellow]not installed (local backend: pip install 'gymsmith\\[local]')[/]")
     try:
         from gymsmith.generator.sandbox import sandbox_layers
 
@@ -388,6 +414,31 @@ def doctor() -> None:
     except ImportError as exc:
         table.add_row("sandbox", f"[red]{exc}[/]")
     console.print(table)
+
+
+@app.command()
+def serve(
+    model: str | None = typer.Option(None, "--model", help="embedded model name or path of a .gguf file"),
+    port: int = typer.Option(8000, "--port", help="TCP port to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this machine only)"),
+    n_ctx: int = typer.Option(4096, "--n-ctx", min=256, help="context size in tokens"),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="llama.cpp threads (GYMSMITH_LLM_THREADS)"),
+) -> None:
+    """Serve a local GGUF model over the OpenAI API (llama-cpp-python's server, loaded with the AMX fix)."""
+    from gymsmith.generator.serve import plan, run_server
+
+    try:
+        serve_plan = plan(model, host=host, port=port, n_ctx=n_ctx, threads=threads)
+    except (ValueError, RuntimeError) as exc:
+        _fail(escape(str(exc)))
+    console.print(
+        f"serving {serve_plan.model.model_id} ({serve_plan.path}, sha256 {serve_plan.model.sha256}) "
+        f"at {serve_plan.base_url} with {serve_plan.threads} threads"
+    )
+    console.print(
+        f"use it with: --backend openai --base-url {serve_plan.base_url} --model {serve_plan.model.model_id}"
+    )
+    run_server(serve_plan)
 
 
 @app.command()
@@ -433,6 +484,7 @@ def reward(
         designer = RewardDesigner(make_client(cfg), mode=mode, seed=seed)
     except (ConfigError, ValueError) as exc:
         _fail(escape(str(exc)))
+    _show_local_model(backend, model)
     table = Table(title=f"reward candidates for {env}")
     for col in ("iter", "candidate", "verdict", "success", "skills", "components (mean per episode)"):
         table.add_column(col)

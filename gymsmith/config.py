@@ -147,6 +147,17 @@ class RunConfig(_Model):
 
             if importlib.util.find_spec("ray") is None:
                 raise ConfigError("executor: ray needs Ray installed (pip install 'gymsmith[ray]'); or use local")
+        if self.backend == "local" and self.curriculum.startswith("llm"):
+            from gymsmith.generator.local_models import require_llama_cpp, resolve_local_model
+
+            try:
+                require_llama_cpp()
+            except ValueError as exc:
+                raise ConfigError(f"backend: {exc}") from None
+            try:
+                resolve_local_model(self.model)
+            except ValueError as exc:
+                raise ConfigError(f"model: {exc}") from None
         if self.backend == "replay" and not self.cassette:
             raise ConfigError("backend=replay needs cassette: the path of a recorded cassette")
         if self.cassette and not Path(self.cassette).exists():

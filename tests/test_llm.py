@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from scenarios import LOOP_CASSETTE, REPAIR_CASSETTE, loop_config, repair_proposer_kwargs
 
-from gymsmith.generator import llm
+from gymsmith.generator import llm, structured
 from gymsmith.generator.llm import CassetteMiss, LLMClient, call_key, load_cassette, make_chat_model
 from gymsmith.generator.proposer import Proposer, parse_levels
 from gymsmith.schemas import MiniGridLevelSpec, TaskSpec
@@ -98,12 +98,13 @@ def test_factory_errors_name_the_problem(monkeypatch):
     assert llm.model_id(chat) == "local-server-model"
 
 
-def test_openai_backend_gets_json_schema_response_format():
-    client = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="openai")
-    kwargs = client._backend_kwargs({"json_schema": {"type": "object"}, "temperature": 0.5})
-    assert kwargs["response_format"]["type"] == "json_schema"
-    assert kwargs["response_format"]["json_schema"]["schema"] == {"type": "object"}
-    assert "json_schema" not in kwargs
+def test_openai_backend_response_formats_strongest_first():
+    schema = {"type": "object"}
+    assert structured.MODES == ("json_schema", "json_object", "unconstrained")
+    assert structured.response_format("json_schema", schema) == {
+        "type": "json_schema", "json_schema": {"name": "gymsmith_output", "schema": schema}}
+    assert structured.response_format("json_object", schema) == {"type": "json_object", "schema": schema}
+    assert structured.response_format("unconstrained", schema) is None
 
 
 def test_call_key_depends_on_model_messages_and_params():
