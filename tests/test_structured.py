@@ -228,3 +228,40 @@ def test_refusal_is_recognised_from_the_error_not_the_url():
     assert not structured.is_refusal(error(500, "CUDA out of memory"))
     assert not structured.is_refusal(error(401, "response_format: no key"))
     assert not structured.is_refusal(ConnectionRefusedError("response_format"))
+
+
+def _serve_recorded(loopback: Loopback, cassette: Path) -> None:
+    """The server refuses json_schema as llama-cpp-python does and answers with a recorded real answer."""
+    answer = next(iter(load_cassette(cassette)["entries"].values()))["response"]
+    loopback.policy = lambda fmt: llama_cpp_server(fmt) if fmt == "json_schema" else _completion(answer)
+
+
+def test_run_and_reward_report_the_mode_and_store_it(loopback, tmp_path):
+    from scenarios import LOOP_CASSETTE, REWARD_CASSETTE
+
+    from gymsmith.api import open_store
+
+    server = ["--backend", "openai", "--base-url", loopback.base_url, "--model", "qwen2.5-coder-0.5b",
+              "--runs-dir", str(tmp_path)]
+    _serve_recorded(loopback, LOOP_CASSETTE)
+    ran = CliRunner().invoke(app, ["run", "--curriculum", "llm", "--cycles", "1", "--steps", "256", "--n-envs", "2",
+                                   "--eval-episodes", "1", "--device", "cpu", *server])
+    assert ran.exit_code == 0, ran.output
+    assert "structured output: json_object (fallback: the server refused json_schema)" in " ".join(ran.output.split())
+    store = open_store(tmp_path)
+    try:
+        (run_id,) = store.db.execute("SELECT id FROM runs").fetchone()
+        proposals = [json.loads(row["body"]) for row in store.table("proposals", run_id)]
+    finally:
+        store.close()
+    assert [c["structured"] for p in proposals for c in p["llm_calls"]] == ["json_object"]
+
+    structured.forget()  # a fresh process would negotiate again
+    _serve_recorded(loopback, REWARD_CASSETTE)
+    rewarded = CliRunner().invoke(app, ["reward", "pick up the key, open the door, reach the goal", "--env",
+                                        "MiniGrid-DoorKey-5x5-v0", "-n", "1", "--iterations", "1", "--steps", "128",
+                                        "--eval-episodes", "1", "--n-envs", "1", "--no-baseline", "--no-cache",
+                                        *server])
+    assert rewarded.exit_code == 0, rewarded.output
+    assert "structured output: json_object (fallback: the server refused json_schema)" in " ".join(
+        rewarded.output.split())
