@@ -268,7 +268,10 @@ def generate(
     temperature: float = typer.Option(0.7, "--temperature", min=0.0, max=2.0),
     max_tokens: int = typer.Option(1024, "--max-tokens", min=64, max=8192),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="answer identical calls from the disk cache"),
-    constrained: bool = typer.Option(True, "--constrained/--unconstrained", help="JSON-schema grammar decoding"),
+    constrained: bool = typer.Option(
+        True, "--constrained/--unconstrained", help="JSON-schema constrained output (the openai backend steps down "
+        "to json_object or free text where a server refuses it)"
+    ),
 ) -> None:
     """Ask the LLM for N environment specs (and goals), verify them, write specs, renders and index.json."""
     from rich.markup import escape

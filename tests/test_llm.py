@@ -28,6 +28,7 @@ def test_replay_returns_the_recorded_real_response():
     recorded = {e["response"] for e in cassette["entries"].values()}
     assert call.response in recorded
     assert call.completion_tokens > 0 and call.prompt_tokens > 0
+    assert call.structured is None  # recorded before modes were recorded: unknown, not guessed
     assert len(proposal.env_configs) == 3
     assert all(isinstance(s, MiniGridLevelSpec) for s in proposal.env_configs)
 
@@ -142,6 +143,7 @@ def test_local_backend_generates_a_valid_spec():
     client = LLMClient(make_chat_model("local"), backend="local", use_cache=False)
     proposal = Proposer(client, k=1, max_tokens=200, seed=5).propose(TaskSpec())
     assert proposal.llm_calls[0].model == llm.DEFAULT_LOCAL_MODEL
+    assert proposal.llm_calls[0].structured == "json_object"  # the schema became a llama.cpp grammar
     assert not proposal.llm_calls[0].cached
     assert len(proposal.env_configs) == 1
     assert isinstance(proposal.env_configs[0], MiniGridLevelSpec)
@@ -157,3 +159,15 @@ def test_llm_threads_env_pins_llama_threads(monkeypatch):
         _llm_threads()
     monkeypatch.delenv("GYMSMITH_LLM_THREADS")
     assert _llm_threads() >= 1
+
+
+def test_llm_call_records_from_before_the_mode_still_load():
+    from gymsmith.schemas import LLMCall, Proposal
+
+    stored = {"backend": "local", "model": "qwen2.5-coder-0.5b", "template": "env_proposal.j2", "prompt_hash": "ab",
+              "prompt_tokens": 10, "completion_tokens": 5, "latency_s": 1.5, "cached": False, "response": "{}"}
+    assert LLMCall.model_validate(stored).structured is None
+    proposal = Proposal.model_validate_json(json.dumps({"task": TaskSpec().model_dump(), "llm_calls": [stored]}))
+    assert proposal.llm_calls[0].structured is None
+    with pytest.raises(ValueError, match="structured"):
+        LLMCall.model_validate({**stored, "structured": "xml"})
