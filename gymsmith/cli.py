@@ -194,7 +194,7 @@ def run(
     try:
         summary = api.run(cfg, hooks=hooks, resume=resume)
     except (ConfigError, KeyError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc).strip("'\""))
+        _fail(escape(str(exc).strip("'\"")))
     except KeyboardInterrupt:
         run_id = hooks.loop.run_id if hooks.loop is not None else None
         hint = f"; continue with: gymsmith run --resume {run_id} --runs-dir {cfg.runs_dir}" if run_id else ""

@@ -147,6 +147,8 @@ def test_local_backend_without_llama_cpp_names_the_extra(tmp_path, monkeypatch):
     RunConfig(curriculum="plr").check()  # curricula without an LLM never need it
     served = runner.invoke(app, ["serve"])
     assert served.exit_code == 2 and "pip install 'gymsmith[local]'" in _one_line(served.output)
+    doctor = runner.invoke(app, ["doctor"])
+    assert doctor.exit_code == 0 and "pip install 'gymsmith[local]'" in _one_line(doctor.output).replace("│ ", "")
     # everything else works without it: here a recorded answer through the replay backend
     cassette, args = GENERATE_SCENARIOS["generate_gym"]
     ok = runner.invoke(app, ["generate", *args, "--backend", "replay", "--cassette", str(cassette),
