@@ -126,7 +126,8 @@ class Proposer:
     max_tokens: int = 700
     seed: int = 0
     prompts_dir: Path | str | None = None
-    #: Grammar-constrained decoding; off for servers that reject JSON-schema response formats.
+    #: Ask for schema-constrained output; off asks for free text. A server that refuses the schema is handled by
+    #: the openai backend itself (generator/structured.py), so this stays on for every backend.
     constrained: bool = True
     #: Up to this many goals per answer (0: the answer has no goals, as in the LLM curriculum).
     goals: int = 0

@@ -82,6 +82,17 @@ def check_config(config: RunConfig) -> tuple[Any, TaskSpec]:
         raise ConfigError(f"device: {exc}") from None
     if config.executor == "ray" and importlib.util.find_spec("ray") is None:
         raise ConfigError("executor: ray needs Ray installed (pip install 'gymsmith[ray]'); or use local")
+    if config.backend == "local" and CURRICULA.get(config.curriculum).needs_llm:
+        from gymsmith.generator.local_models import require_llama_cpp, resolve_local_model
+
+        try:
+            require_llama_cpp()
+        except ValueError as exc:
+            raise ConfigError(f"backend: {exc}") from None
+        try:
+            resolve_local_model(config.model)
+        except ValueError as exc:
+            raise ConfigError(f"model: {exc}") from None
     if config.backend == "replay" and not config.cassette:
         raise ConfigError("backend=replay needs cassette: the path of a recorded cassette")
     if config.cassette and not Path(config.cassette).exists():

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -170,6 +171,7 @@ def run(
 ) -> None:
     """Run C cycles of decide → train → evaluate → feedback on the target."""
     from gymsmith import api
+    from gymsmith.curricula.strategies import CURRICULA
 
     overrides = {
         "target_env": target, "description": description, "params": param or None, "curriculum": curriculum,
@@ -189,7 +191,9 @@ def run(
             cfg = build_config(config, overrides)
             api.check_config(cfg)
     except ConfigError as exc:
-        _fail(str(exc))
+        _fail(escape(str(exc)))
+    if CURRICULA.get(cfg.curriculum).needs_llm:
+        _show_local_model(cfg.backend, cfg.model)
     progress = _progress_callback(cfg.cycles)
     previous = signal.signal(signal.SIGINT, make_sigint_handler(progress))
     start = time.perf_counter()
@@ -199,7 +203,7 @@ def run(
         else:
             summary = api.run(cfg, callbacks=[progress])
     except (ConfigError, KeyError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc).strip("'\""))
+        _fail(escape(str(exc).strip("'\"")))
     except KeyboardInterrupt:
         run_id = progress.loop.run_id if progress.loop is not None else None
         hint = f"; continue with: gymsmith run --resume {run_id} --runs-dir {cfg.runs_dir}" if run_id else ""
@@ -219,18 +223,39 @@ def run(
             f"LLM: {t['calls']} calls ({t['cached']} from cache), {t['prompt_tokens']} prompt + "
             f"{t['completion_tokens']} completion tokens, {t['latency_s']}s"
         )
+        _print_structured(t)
     state = "stopped early (resume with --resume)" if summary.stopped_early else "finished"
     console.print(f"run [bold]{summary.run_id}[/] {state} in {time.perf_counter() - start:.0f}s")
     console.print(f"run store: {summary.store_path}")
     console.print(f"checkpoints: {summary.run_dir}/checkpoints")
 
 
-def _print_llm_cost(totals: dict[str, float], wall_s: float) -> None:
+def _print_llm_cost(totals: dict[str, Any], wall_s: float) -> None:
     console.print(
         f"LLM: {totals['calls']} calls ({totals['cached']} from cache, {totals['model_calls']} to the model), "
         f"{totals['prompt_tokens']} prompt + {totals['completion_tokens']} completion tokens, "
         f"{totals['latency_s']}s in LLM calls; wall time {wall_s:.1f}s"
     )
+    _print_structured(totals)
+
+
+def _print_structured(totals: dict[str, Any]) -> None:
+    """Which structured-output mode the answers came in: a server may have refused the stronger ones."""
+    if totals.get("structured"):
+        console.print(f"structured output: {escape(totals['structured'])}")
+
+
+def _show_local_model(backend: str | None, model: str | None) -> None:
+    """A local model given by path is named by its content: show the sha256 that its records carry."""
+    from gymsmith.generator.local_models import EMBEDDED_MODELS, resolve_local_model
+
+    if (backend or "local") != "local" or model is None or model in EMBEDDED_MODELS:
+        return
+    try:
+        resolved = resolve_local_model(model)
+    except ValueError as exc:
+        _fail(escape(str(exc)))
+    console.print(f"model: {resolved.path} sha256 {resolved.sha256} (recorded as {resolved.model_id})")
 
 
 @app.command()
@@ -253,7 +278,10 @@ def generate(
     temperature: float = typer.Option(0.7, "--temperature", min=0.0, max=2.0),
     max_tokens: int = typer.Option(1024, "--max-tokens", min=64, max=8192),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="answer identical calls from the disk cache"),
-    constrained: bool = typer.Option(True, "--constrained/--unconstrained", help="JSON-schema grammar decoding"),
+    constrained: bool = typer.Option(
+        True, "--constrained/--unconstrained", help="JSON-schema constrained output (the openai backend steps down "
+        "to json_object or free text where a server refuses it)"
+    ),
 ) -> None:
     """Ask the LLM for N environment specs (and goals), verify them, write specs, renders and index.json."""
     from rich.markup import escape
@@ -274,7 +302,8 @@ def generate(
         fam = make_family(family, param or [])
         chat = make_chat_model(backend, model=model, base_url=base_url, cassette=cassette)
     except (FamilyError, ValueError) as exc:
-        _fail(str(exc))
+        _fail(escape(str(exc)))
+    _show_local_model(backend, model)
     client = LLMClient(chat=chat, backend=backend, use_cache=cache, record_path=record)
     try:
         result = run_generate(
@@ -289,9 +318,10 @@ def generate(
         _fail(escape(f"generate failed: {type(exc).__name__}: {str(exc).strip(chr(34) + chr(39))}"))
     for call in result.proposal.llm_calls:
         origin = "cache" if call.cached else call.model
+        mode = f" ({call.structured})" if call.structured else ""
         console.print(escape(
             f"LLM [{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
-            f"completion tokens in {call.latency_s:.1f}s"
+            f"completion tokens in {call.latency_s:.1f}s{mode}"
         ))
     if result.proposal.rationale:
         console.print(f"rationale: {escape(result.proposal.rationale)}")
@@ -389,8 +419,8 @@ def doctor() -> None:
         import llama_cpp
 
         table.add_row("llama-cpp-python", llama_cpp.__version__)
-    except ImportError as exc:
-        table.add_row("llama-cpp-python", f"[red]missing: {exc}[/]")
+    except ImportError:
+        table.add_row("llama-cpp-python", "[yellow]not installed (local backend: pip install 'gymsmith\\[local]')[/]")
     try:
         from gymsmith.generator.sandbox import sandbox_layers
 
@@ -399,6 +429,31 @@ def doctor() -> None:
     except ImportError as exc:
         table.add_row("sandbox", f"[red]{exc}[/]")
     console.print(table)
+
+
+@app.command()
+def serve(
+    model: str | None = typer.Option(None, "--model", help="embedded model name or path of a .gguf file"),
+    port: int = typer.Option(8000, "--port", help="TCP port to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this machine only)"),
+    n_ctx: int = typer.Option(4096, "--n-ctx", min=256, help="context size in tokens"),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="llama.cpp threads (GYMSMITH_LLM_THREADS)"),
+) -> None:
+    """Serve a local GGUF model over the OpenAI API (llama-cpp-python's server, loaded with the AMX fix)."""
+    from gymsmith.generator.serve import plan, run_server
+
+    try:
+        serve_plan = plan(model, host=host, port=port, n_ctx=n_ctx, threads=threads)
+    except (ValueError, RuntimeError) as exc:
+        _fail(escape(str(exc)))
+    console.print(
+        f"serving {serve_plan.model.model_id} ({serve_plan.path}, sha256 {serve_plan.model.sha256}) "
+        f"at {serve_plan.base_url} with {serve_plan.threads} threads"
+    )
+    console.print(
+        f"use it with: --backend openai --base-url {serve_plan.base_url} --model {serve_plan.model.model_id}"
+    )
+    run_server(serve_plan)
 
 
 @app.command()
@@ -445,6 +500,7 @@ def reward(
         designer = RewardDesigner(make_client(cfg), family=family, mode=mode, seed=seed)
     except (ConfigError, ValueError) as exc:
         _fail(escape(str(exc)))
+    _show_local_model(backend, model)
     table = Table(title=f"reward candidates for {env}")
     for col in ("iter", "candidate", "verdict", "success", "skills", "components (mean per episode)"):
         table.add_column(col)

@@ -154,6 +154,11 @@ class RewardProgram(_Model):
 
 # ----------------------------------------------------------------------------------- LLM and proposals
 
+#: How an answer's JSON was obtained, strongest first: the server enforced the JSON schema (OpenAI structured
+#: output); a JSON-object mode with the schema attached (llama.cpp turns it into a grammar); or free text,
+#: validated afterwards and repaired once.
+StructuredMode = Literal["json_schema", "json_object", "unconstrained"]
+
 
 class LLMCall(_Model):
     """One chat completion: enough to audit cost and to re-find the exact response in a cassette."""
@@ -167,6 +172,8 @@ class LLMCall(_Model):
     latency_s: float = 0.0
     cached: bool = False
     response: str = ""
+    #: None in records written before the mode was recorded (and for answers whose mode is not known).
+    structured: StructuredMode | None = None
 
 
 class RejectedSpec(_Model):

@@ -10,10 +10,10 @@ from scenarios import LOOP_CASSETTE, REPAIR_CASSETTE, loop_config, repair_propos
 
 from gymsmith.envs import family_for
 from gymsmith.envs.minigrid import MiniGridLevelSpec
-from gymsmith.generator import llm
+from gymsmith.generator import llm, structured
 from gymsmith.generator.llm import CassetteMiss, LLMClient, call_key, load_cassette, make_chat_model
 from gymsmith.generator.proposer import Proposer, parse_answer
-from gymsmith.schemas import DEFAULT_TARGET
+from gymsmith.schemas import DEFAULT_TARGET, TaskSpec
 
 FAMILY = family_for(DEFAULT_TARGET)
 TASK = FAMILY.task()
@@ -34,6 +34,7 @@ def test_replay_returns_the_recorded_real_response():
     recorded = {e["response"] for e in cassette["entries"].values()}
     assert call.response in recorded
     assert call.completion_tokens > 0 and call.prompt_tokens > 0
+    assert call.structured is None  # recorded before modes were recorded: unknown, not guessed
     assert len(proposal.env_configs) == 3
     assert all(isinstance(s, MiniGridLevelSpec) for s in proposal.env_configs)
 
@@ -104,12 +105,13 @@ def test_factory_errors_name_the_problem(monkeypatch):
     assert llm.model_id(chat) == "local-server-model"
 
 
-def test_openai_backend_gets_json_schema_response_format():
-    client = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="openai")
-    kwargs = client._backend_kwargs({"json_schema": {"type": "object"}, "temperature": 0.5})
-    assert kwargs["response_format"]["type"] == "json_schema"
-    assert kwargs["response_format"]["json_schema"]["schema"] == {"type": "object"}
-    assert "json_schema" not in kwargs
+def test_openai_backend_response_formats_strongest_first():
+    schema = {"type": "object"}
+    assert structured.MODES == ("json_schema", "json_object", "unconstrained")
+    assert structured.response_format("json_schema", schema) == {
+        "type": "json_schema", "json_schema": {"name": "gymsmith_output", "schema": schema}}
+    assert structured.response_format("json_object", schema) == {"type": "json_object", "schema": schema}
+    assert structured.response_format("unconstrained", schema) is None
 
 
 def test_call_key_depends_on_model_messages_and_params():
@@ -147,6 +149,7 @@ def test_local_backend_generates_a_valid_spec():
     client = LLMClient(make_chat_model("local"), backend="local", use_cache=False)
     proposal = Proposer(client, family=FAMILY, k=1, max_tokens=200, seed=5).propose(TASK)
     assert proposal.llm_calls[0].model == llm.DEFAULT_LOCAL_MODEL
+    assert proposal.llm_calls[0].structured == "json_object"  # the schema became a llama.cpp grammar
     assert not proposal.llm_calls[0].cached
     assert len(proposal.env_configs) == 1
     assert isinstance(proposal.env_configs[0], MiniGridLevelSpec)
@@ -162,3 +165,15 @@ def test_llm_threads_env_pins_llama_threads(monkeypatch):
         _llm_threads()
     monkeypatch.delenv("GYMSMITH_LLM_THREADS")
     assert _llm_threads() >= 1
+
+
+def test_llm_call_records_from_before_the_mode_still_load():
+    from gymsmith.schemas import LLMCall, Proposal
+
+    stored = {"backend": "local", "model": "qwen2.5-coder-0.5b", "template": "env_proposal.j2", "prompt_hash": "ab",
+              "prompt_tokens": 10, "completion_tokens": 5, "latency_s": 1.5, "cached": False, "response": "{}"}
+    assert LLMCall.model_validate(stored).structured is None
+    proposal = Proposal.model_validate_json(json.dumps({"task": TaskSpec().model_dump(), "llm_calls": [stored]}))
+    assert proposal.llm_calls[0].structured is None
+    with pytest.raises(ValueError, match="structured"):
+        LLMCall.model_validate({**stored, "structured": "xml"})
