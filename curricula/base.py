@@ -135,7 +135,7 @@ def build_feedback(
         if entry.source.family == "target":
             spec = {"family": "target", "env_id": entry.source.env_id}  # type: ignore[attr-defined]
         else:
-            spec = entry.source.model_dump(mode="json", exclude={"family", "max_steps"})
+            spec = entry.source.brief()
         spec["train_success"] = round(stat.mean, 2)
         spec["episodes"] = stat.n
         trained_on.append(spec)

@@ -86,9 +86,9 @@ class LLMCurriculum(Strategy):
                     and item["success"] >= threshold]  # fmt: skip
         if not mastered:
             return None
-        shown = [{k: v for k, v in spec.items() if k not in ("family", "max_steps")} for spec in mastered]
+        shown = [_spec(spec).brief() for spec in mastered]
         notes: dict[str, Any] = {"mastered": shown, "threshold": threshold}
-        sizes = [spec["size"] for spec in mastered if isinstance(spec.get("size"), int)]
+        sizes = [spec["size"] for spec in shown if isinstance(spec.get("size"), int)]
         if sizes:
             notes["max_size"] = max(sizes)
         return notes

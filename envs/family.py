@@ -236,6 +236,18 @@ class Family(ABC):
         """The headline metric over evaluation episodes; by default the mean episode success."""
         return float(np.mean(successes)) if len(successes) else 0.0
 
+    # ------------------------------------------------------------------------------------- constraints
+
+    def quantities(self) -> dict[str, list[str]]:
+        """What `gymsmith generate` can check on a built level: quantity -> the comparisons the LLM may state
+        (``"0"``, ``">=2"``, a category). Empty: the family measures nothing and requests are not checked."""
+        return {}
+
+    @classmethod
+    def measure(cls, spec: EnvSpec, seed: int) -> dict[str, Any]:
+        """The quantities of `quantities` on the level ``spec`` generates at ``seed`` (never read off the spec)."""
+        raise FamilyError(f"the {cls.name} family measures nothing")
+
     # ------------------------------------------------------------------------------- classic curricula
 
     def random_spec(self, rng: np.random.Generator, name: str) -> EnvSpec:

@@ -1,8 +1,10 @@
-"""``gymsmith generate``: propose K specs for a request, verify each, write the accepted ones with previews.
+"""``gymsmith generate``: list the request's constraints, propose K specs, verify each, check the constraints on
+sampled levels (one repair naming what was missed), write the accepted ones with previews.
 
 The output directory is self-describing: one JSON spec per accepted environment (loadable by ``gymsmith show``
 and by `EnvConfig`), PNG renders of a sampled level, and ``index.json`` with everything needed to audit the
-result — accepted specs, goals, rejected specs with the layer and reason, the LLM calls and their cost.
+result — the request's constraints, accepted specs with each constraint measured and met, goals, rejected specs
+with the layer and reason (``[constraint]`` for a missed constraint), the LLM calls and their cost.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from gymsmith.envs.family import Family
+from gymsmith.generator import constraints
+from gymsmith.generator.constraints import Constraint
 from gymsmith.generator.llm import LLMClient
 from gymsmith.generator.proposer import Proposer
 from gymsmith.generator.verifier import verify_env_config
-from gymsmith.schemas import Goal, Proposal, RejectedSpec
+from gymsmith.schemas import EnvSpec, Goal, LLMCall, Proposal, RejectedSpec
 
 INDEX = "index.json"
 
@@ -33,6 +37,12 @@ class GenerateResult:
     goals: list[Goal] = field(default_factory=list)
     llm: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
+    #: The request's checkable constraints as the LLM listed them (empty: none, or the family measures nothing).
+    constraints: list[Constraint] = field(default_factory=list)
+    #: Every LLM call of the command, in order: constraints, levels (and repair), constraint repair.
+    llm_calls: list[LLMCall] = field(default_factory=list)
+    #: Verification seconds per accepted structure.
+    verify_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def index_path(self) -> Path:
@@ -56,6 +66,23 @@ def _clear_previous(out_dir: Path) -> None:
                 (out_dir / name).unlink(missing_ok=True)
 
 
+def _verify(spec: EnvSpec, family: Family, seen: dict[str, str], result: GenerateResult) -> bool:
+    """Dedupe and verify one spec; a failure is recorded as a rejection with its layer."""
+    digest = family.structure(spec)
+    if digest in seen:
+        result.rejected.append(RejectedSpec(
+            spec=spec.model_dump(mode="json"), reason=f"[duplicate] same {family.noun} as {seen[digest]!r}"
+        ))
+        return False
+    verdict = verify_env_config(spec, family=family)
+    if not verdict.accepted:
+        result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=verdict.reason()))
+        return False
+    seen[digest] = spec.name
+    result.verify_s[digest] = verdict.cost_s
+    return True
+
+
 def generate(
     request: str,
     family: Family,
@@ -69,8 +96,11 @@ def generate(
     max_tokens: int = 1024,
     constrained: bool = True,
     render_seed: int = 0,
+    check_constraints: bool = True,
 ) -> GenerateResult:
-    """Ask once (plus one repair), verify every spec, write the accepted ones; LLM failures propagate."""
+    """List the request's constraints, ask for the specs (plus one repair), verify every spec, check the
+    constraints on sampled levels (one constraint repair naming the violations), write the accepted ones.
+    LLM failures propagate."""
     start = time.perf_counter()
     proposer = Proposer(
         client,
@@ -83,27 +113,50 @@ def generate(
         constrained=constrained,
         goals=goals,
     )
-    proposal = proposer.generate(request)
+    asked: list[Constraint] = []
+    calls: list[LLMCall] = []
+    constraint_errors: list[str] = []
+    if check_constraints:
+        asked, calls, constraint_errors = constraints.ask(client, family, request, prompts_dir, seed=seed,
+                                                          constrained=constrained)
+    stated = constraints.hints(family, asked, prompts_dir) if asked else None
+    proposal = proposer.generate(request, constraints=stated)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _clear_previous(out)
-    result = GenerateResult(out_dir=out, proposal=proposal, rejected=list(proposal.rejected), goals=proposal.goals)
+    result = GenerateResult(out_dir=out, proposal=proposal, rejected=list(proposal.rejected), goals=proposal.goals,
+                            constraints=asked)
+    seen: dict[str, str] = {}
+    passed: list[tuple[EnvSpec, list[constraints.Check], bool]] = []
+    missed: list[tuple[EnvSpec, list[constraints.Check]]] = []
+    for spec in proposal.env_configs:
+        if not _verify(spec, family, seen, result):
+            continue
+        checks = constraints.check(family, spec, asked)
+        (passed.append((spec, checks, False)) if all(c.met for c in checks) else missed.append((spec, checks)))
+    revision: Proposal | None = None
+    if missed:
+        problems = [(spec, [c.violation() for c in checks if not c.met]) for spec, checks in missed]
+        for spec, why in problems:  # recorded as missed; the revision may reuse their names
+            seen.pop(family.structure(spec), None)
+            result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"),
+                                                reason=f"[constraint] {'; '.join(why)} (sent back once)"))
+        revision = proposer.revise(request, problems, stated or [])
+        result.rejected.extend(revision.rejected)
+        for spec in revision.env_configs:
+            if not _verify(spec, family, seen, result):
+                continue
+            checks = constraints.check(family, spec, asked)
+            if all(c.met for c in checks):
+                passed.append((spec, checks, True))
+            else:
+                why = "; ".join(c.violation() for c in checks if not c.met)
+                result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"),
+                                                    reason=f"[constraint] {why} (after one repair)"))
 
     from gymsmith.envs.render import save_render
 
-    seen: dict[str, str] = {}
-    for spec in proposal.env_configs:
-        digest = family.structure(spec)
-        if digest in seen:
-            result.rejected.append(RejectedSpec(
-                spec=spec.model_dump(mode="json"), reason=f"[duplicate] same {family.noun} as {seen[digest]!r}"
-            ))
-            continue
-        seen[digest] = spec.name
-        verdict = verify_env_config(spec, family=family)
-        if not verdict.accepted:
-            result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=verdict.reason()))
-            continue
+    for spec, checks, repaired in passed:
         stem = f"{len(result.accepted) + 1:02d}-{_slug(spec.name, family.noun)}"
         (out / f"{stem}.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=1) + "\n")
         entry: dict[str, Any] = {
@@ -111,7 +164,10 @@ def generate(
             "file": f"{stem}.json",
             "renders": [],
             "spec": spec.model_dump(mode="json"),
-            "verify_s": round(verdict.cost_s, 3),
+            "verify_s": round(result.verify_s.get(family.structure(spec), 0.0), 3),
+            "constraints": [c.to_json() for c in checks],
+            "constraints_met": all(c.met for c in checks),
+            "constraint_repaired": repaired,
         }
         try:
             entry["renders"] = [p.name for p in save_render(spec, out / f"{stem}.png", seed=render_seed)]
@@ -121,20 +177,25 @@ def generate(
 
     result.llm = client.totals()
     result.wall_s = time.perf_counter() - start
+    all_calls = [*calls, *proposal.llm_calls, *(revision.llm_calls if revision else [])]
+    result.llm_calls = all_calls
     index = {
         "request": request,
         "family": family.name,
         "target_env": family.target_env,
         "params": [asdict(p) for p in getattr(family, "params", [])],
         "n": n,
+        "constraints": [c.to_json() for c in asked],
+        "constraint_errors": constraint_errors,
         "accepted": result.accepted,
         "goals": [g.model_dump(mode="json") for g in result.goals],
         "rejected": [r.model_dump(mode="json") for r in result.rejected],
         "errors": proposal.errors,
         "rationale": proposal.rationale,
         "repaired": proposal.repaired,
+        "constraint_repair": revision is not None,
         "llm": result.llm,
-        "llm_calls": [c.model_dump(mode="json") for c in proposal.llm_calls],
+        "llm_calls": [c.model_dump(mode="json") for c in all_calls],
         "wall_s": round(result.wall_s, 2),
     }
     result.index_path.write_text(json.dumps(index, indent=1) + "\n")

@@ -9,7 +9,7 @@ comes from a `Family`, so the same machinery writes MiniGrid levels, Crafter wor
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +141,14 @@ class Proposer:
         feedback: Feedback | None,
         request: str | None = None,
         notes: dict[str, Any] | None = None,
+        constraints: list[dict[str, str]] | None = None,
     ) -> tuple[str, str]:
         system = render("system.j2", self.prompts_dir)
         context = self.family.context(task, self.k, feedback, request, self._goals())
         if notes:
             context["notes"] = notes  # the template shows them only where it tests `notes is defined`
+        if constraints:
+            context["constraints"] = constraints  # likewise `constraints is defined`: each {text, hint}
         user = render(self.family.template, self.prompts_dir, **context)
         return system, user
 
@@ -158,10 +161,37 @@ class Proposer:
         """
         return self._ask(task, feedback, cycle, request=None, notes=notes)
 
-    def generate(self, request: str, cycle: int = 0) -> Proposal:
-        """Specs (and goals) for a free-text request, as ``gymsmith generate`` asks for them."""
+    def generate(self, request: str, cycle: int = 0, constraints: list[dict[str, str]] | None = None) -> Proposal:
+        """Specs (and goals) for a free-text request, as ``gymsmith generate`` asks for them; ``constraints``
+        (each ``{text, hint}``) are the request's checkable constraints, stated in the prompt."""
+        return self._ask(self._request_task(request), None, cycle, request=request, constraints=constraints)
+
+    def _request_task(self, request: str) -> TaskSpec:
         task = TaskSpec(target_env=self.family.target_env, description=request, skills=list(self.family.events))
-        return self._ask(self.family.task(task), None, cycle, request=request)
+        return self.family.task(task)
+
+    def revise(
+        self, request: str, problems: list[tuple[EnvSpec, list[str]]], constraints: list[dict[str, str]],
+        cycle: int = 0,
+    ) -> Proposal:
+        """One call rewriting the specs that missed the request's constraints, each with its violations named
+        (the constraint repair of ``gymsmith generate``; what still misses is rejected by the caller)."""
+        reviser = replace(self, k=len(problems), goals=0)
+        task = self._request_task(request)
+        system, user = reviser.render_prompt(task, None, request, constraints=constraints)
+        shown = [{"spec": json.dumps(spec.brief()), "problems": why} for spec, why in problems]
+        note = render("constraint_repair.j2", self.prompts_dir, levels=shown, k=len(problems),
+                      noun=self.family.noun, key=self.family.items_key)
+        params = {
+            "json_schema": self.family.schema(task, len(problems), 0) if self.constrained else None,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed + cycle,
+        }
+        text, call = self.client.complete("constraint_repair.j2", system, f"{user}\n\n{note}", **params)
+        parsed = parse_answer(text, self.family, task, len(problems), 0)
+        return Proposal(task=task, env_configs=parsed.specs, rationale=parsed.rationale, llm_calls=[call],
+                        repaired=True, rejected=parsed.rejected, errors=parsed.errors)
 
     def _ask(
         self,
@@ -170,10 +200,11 @@ class Proposer:
         cycle: int,
         request: str | None,
         notes: dict[str, Any] | None = None,
+        constraints: list[dict[str, str]] | None = None,
     ) -> Proposal:
         n_goals = self._goals()
         schema = self.family.schema(task, self.k, n_goals)
-        system, user = self.render_prompt(task, feedback, request, notes)
+        system, user = self.render_prompt(task, feedback, request, notes, constraints)
         params = {
             "json_schema": schema if self.constrained else None,
             "temperature": self.temperature,

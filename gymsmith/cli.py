@@ -282,8 +282,13 @@ def generate(
         True, "--constrained/--unconstrained", help="JSON-schema constrained output (the openai backend steps down "
         "to json_object or free text where a server refuses it)"
     ),
+    check_constraints: bool = typer.Option(
+        True, "--constraints/--no-constraints", help="list the request's checkable constraints first and check "
+        "them on sampled levels (one repair naming what was missed)"
+    ),
 ) -> None:
-    """Ask the LLM for N environment specs (and goals), verify them, write specs, renders and index.json."""
+    """List the request's constraints, ask the LLM for N environment specs (and goals), verify them and check the
+    constraints on sampled levels, write specs, renders and index.json."""
     from rich.markup import escape
 
     from gymsmith.envs import make_family
@@ -308,7 +313,7 @@ def generate(
     try:
         result = run_generate(
             prompt, fam, client, n, out, goals=goals, prompts_dir=prompts, seed=seed, temperature=temperature,
-            max_tokens=max_tokens, constrained=constrained,
+            max_tokens=max_tokens, constrained=constrained, check_constraints=check_constraints,
         )
     except Exception as exc:  # an LLM backend, a cassette or a template failing: a message, not a traceback
         for call in client.calls:
@@ -316,22 +321,29 @@ def generate(
             console.print(escape(f"LLM [{origin}] {call.template}: {call.latency_s:.1f}s"))
         _print_llm_cost(client.totals(), time.perf_counter() - start)
         _fail(escape(f"generate failed: {type(exc).__name__}: {str(exc).strip(chr(34) + chr(39))}"))
-    for call in result.proposal.llm_calls:
+    for call in result.llm_calls:
         origin = "cache" if call.cached else call.model
         mode = f" ({call.structured})" if call.structured else ""
         console.print(escape(
             f"LLM [{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
             f"completion tokens in {call.latency_s:.1f}s{mode}"
         ))
+    if result.constraints:
+        console.print("constraints (checked on sampled levels): "
+                      + escape(", ".join(c.text() for c in result.constraints)))
     if result.proposal.rationale:
         console.print(f"rationale: {escape(result.proposal.rationale)}")
     table = Table(title=f"{len(result.accepted)} of {n} accepted ({fam.name})")
-    for col in ("file", "renders", "spec"):
+    for col in ("file", "renders", "constraints", "spec"):
         table.add_column(col)
     for entry in result.accepted:
         spec_text = {k: v for k, v in entry["spec"].items() if k not in ("family", "name")}
         renders = ", ".join(entry["renders"]) or f"[yellow]{escape(entry.get('render_error', '-'))}[/]"
-        table.add_row(escape(entry["file"]), renders, escape(json.dumps(spec_text)))
+        met = " ".join(f"{'[green]met[/]' if c['met'] else '[red]unmet[/]'} {escape(c['text'])}"
+                       for c in entry["constraints"]) or "-"
+        if entry.get("constraint_repaired"):
+            met += " (repaired)"
+        table.add_row(escape(entry["file"]), renders, met, escape(json.dumps(spec_text)))
     console.print(table)
     for goal in result.goals:
         console.print(f"goal [bold]{escape(goal.name)}[/]: {' + '.join(goal.events)} — {escape(goal.description)}")

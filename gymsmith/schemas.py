@@ -55,6 +55,10 @@ class EnvSpec(_Model):
     family: str
     name: str = Field(default="level", max_length=60)
 
+    def brief(self) -> dict[str, Any]:
+        """What prompts show of a spec (feedback, notes): its fields without the family tag and the budget."""
+        return self.model_dump(mode="json", exclude={"family", "max_steps"})
+
 
 _SPEC_MODELS: dict[str, type[EnvSpec]] = {}
 

@@ -12,6 +12,7 @@ import numpy as np
 from crafter import constants
 from pydantic import ValidationError
 
+from gymsmith.envs.crafter import measure as world_measure
 from gymsmith.envs.crafter.gym_env import (
     CRAFTER_ACHIEVEMENTS,
     CRAFTER_FEATURES,
@@ -183,6 +184,15 @@ class CrafterFamily(Family):
             return 0.0
         rates = {a: 100.0 * sum(a in ev for ev in events) / len(events) for a in CRAFTER_ACHIEVEMENTS}
         return crafter_score(rates)
+
+    # -- constraints (`gymsmith generate` checks a request's constraints on generated worlds)
+
+    def quantities(self) -> dict[str, list[str]]:
+        return world_measure.quantities()
+
+    @classmethod
+    def measure(cls, spec: EnvSpec, seed: int) -> dict[str, Any]:
+        return world_measure.measure(spec, seed)  # type: ignore[arg-type]
 
     # -- ranges
 

@@ -1,24 +1,28 @@
-"""The MiniGrid family: level specs, the target's description read off the env itself, ranges and references."""
+"""The MiniGrid family: the level language, the target's spec in it (its reach), ranges around the target, and
+the events, rewards and reference policy that come from the level."""
 
 from __future__ import annotations
 
 import functools
-import re
-from collections import deque
+import hashlib
+import json
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from minigrid.core.actions import Actions
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX, STATE_TO_IDX
-from minigrid.core.world_object import Ball, Box, Door, Goal, Key, Lava, Wall
 from pydantic import ValidationError
 
 from gymsmith.envs.family import FAMILIES, CatalogueTerm, Family, Policy, TargetInfo
+from gymsmith.envs.minigrid import vocab
+from gymsmith.envs.minigrid.census import QUANTITIES, census
 from gymsmith.envs.minigrid.expert import expert_policy
-from gymsmith.envs.minigrid.levels import check_spec, make_generated, render_level
-from gymsmith.envs.minigrid.spec import MiniGridLevelSpec
-from gymsmith.envs.minigrid.wrappers import wrap_minigrid
+from gymsmith.envs.minigrid.levels import MiniGridGenEnv, check_spec, make_generated, render_level
+from gymsmith.envs.minigrid.ranges import around, ladder, variants
+from gymsmith.envs.minigrid.reach import reach
+from gymsmith.envs.minigrid.spec import COLORS, LAYOUTS, OBJECTIVES, MiniGridLevelSpec
+from gymsmith.envs.minigrid.wrappers import MINIGRID_EVENTS, MINIGRID_FEATURES, wrap_minigrid
 from gymsmith.envs.params import (
     NAME_LEN,
     FamilyError,
@@ -33,146 +37,81 @@ from gymsmith.envs.params import (
 from gymsmith.envs.prompt_data import examples
 from gymsmith.schemas import DEFAULT_TARGET, ComposeTerm, EnvSpec, Feedback, TaskSpec
 
-#: Events the MiniGrid envs report in ``info["events"]``; goals and composed rewards speak this vocabulary.
-MINIGRID_EVENTS: tuple[str, ...] = (
-    "picked_up_key",
-    "dropped_key",
-    "opened_door",
-    "reached_goal",
-    "died_in_lava",
-    "picked_up_ball",
-    "picked_up_box",
-)
-#: Keys of ``info["features"]`` (see `EventFeatures.features`).
-MINIGRID_FEATURES: tuple[str, ...] = (
-    "agent_x", "agent_y", "agent_dir", "has_key", "door_open", "door_locked", "key_x", "key_y", "door_x",
-    "door_y", "goal_x", "goal_y", "dist_key", "dist_door", "dist_goal", "step", "max_steps",
-)  # fmt: skip
-LEVEL_FIELDS = ("name", "size", "wall", "door_locked", "key", "lava", "distractors", "goal")
-#: Spec field → key of the allowed-values table; ``--param`` may narrow these (None: a boolean field).
-TUNABLE = {"size": "sizes", "lava": "lava", "distractors": "distractors", "goal": "goals",
-           "wall": None, "door_locked": None, "key": None}
+#: Spec field -> the values the LLM's grammar offers (small integer ranges as enums; pydantic re-checks).
+#: ``--param`` may narrow any of them.
+LEVEL_VALUES: dict[str, list[Any]] = {
+    "layout": list(LAYOUTS),
+    "size": list(range(5, 17)),
+    "rooms": [2, 3, 4, 5, 6],
+    "rows": [1, 2, 3],
+    "cols": [1, 2, 3],
+    "room_size": list(range(3, 11)),
+    "connect": ["gap", "open", "closed"],
+    "locked": [0, 1, 2, 3],
+    "door_color": ["random", *COLORS],
+    "key_in_box": [False, True],
+    "blocked": [False, True],
+    "wall_doors": [0, 1, 2, 3, 4],
+    "crossing": ["none", "lava", "wall"],
+    "strips": list(range(0, 9)),
+    "lava": [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20],
+    "balls": list(range(0, 7)),
+    "boxes": list(range(0, 7)),
+    "keys": [0, 1, 2, 3],
+    "objective": list(OBJECTIVES),
+    "target": ["ball", "box", "key", "door", "any"],
+    "target_color": ["random", *COLORS],
+    "near": ["ball", "box", "key", "any"],
+    "strict": [False, True],
+    "place": ["far", "random"],
+    "start": ["corner", "first_room", "anywhere"],
+    "max_steps": [0, 100, 200, 500, 1000],
+}
+#: The answer's field order: layout first, then what the layout uses, then obstacles, objects, the objective.
+LEVEL_FIELDS: tuple[str, ...] = ("name", *LEVEL_VALUES)
+#: What the answer must always state; every other field falls back to its documented default.
+REQUIRED = ("name", "layout", "objective")
 
 
 def is_minigrid_id(env_id: str) -> bool:
     return env_id.startswith(("MiniGrid-", "BabyAI-"))
 
 
-# ------------------------------------------------------------------------------------- reading targets
-
-
-def _objective(mission: str, has_goal: bool) -> str:
-    """The mission type from MiniGrid's own mission text (every registered env states its task there)."""
-    text = mission.lower()
-    if text.startswith("put ") or " put " in text:
-        return "put_near"
-    if re.search(r"\b(pick up|fetch|go get|get a|get the)\b", text) and "goal" not in text:
-        return "pickup"
-    if text.startswith("go to") and "goal" not in text:
-        return "goto"
-    if text.startswith("open") and "goal" not in text:
-        return "open_door"
-    return "reach_goal" if has_goal else "other"
-
-
-def _rooms(grid: Any) -> int:
-    """Connected areas of floor when walls and doors separate them (lava is floor for this count)."""
-    free = {(x, y) for y in range(grid.height) for x in range(grid.width)
-            if not isinstance(grid.get(x, y), Wall | Door)}  # fmt: skip
-    rooms = 0
-    while free:
-        rooms += 1
-        queue = deque([free.pop()])
-        while queue:
-            x, y = queue.popleft()
-            for n in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
-                if n in free:
-                    free.remove(n)
-                    queue.append(n)
-    return rooms
-
-
 @functools.lru_cache(maxsize=32)
 def scan_target(env_id: str, seed: int = 0) -> dict[str, Any]:
-    """Facts about a registered MiniGrid env read off one reset: size, rooms, doors, objects, lava, mission."""
+    """Facts about a registered MiniGrid env read off one reset (for the prompt's one-line target summary)."""
     import minigrid  # noqa: F401  (registers the MiniGrid ids)
 
-    env = gym.make(env_id)
+    env = wrap_minigrid(gym.make(env_id))
     try:
         env.reset(seed=seed)
         base = env.unwrapped
-        grid = base.grid
-        cells = [grid.get(x, y) for y in range(grid.height) for x in range(grid.width)]
+        cells = [c for c in base.grid.grid if c is not None]
         doors = [{"color": c.color, "state": "locked" if c.is_locked else "open" if c.is_open else "closed"}
-                 for c in cells if isinstance(c, Door)]  # fmt: skip
-        mission = str(base.mission)
-        has_goal = any(isinstance(c, Goal) for c in cells)
+                 for c in cells if c.type == "door"]  # fmt: skip
         groups: dict[tuple[str, str], int] = {}
         for d in doors:
             groups[(d["state"], d["color"])] = groups.get((d["state"], d["color"]), 0) + 1
+        counts = census(env)
         return {
             "env_id": env_id,
-            "size": [int(grid.width), int(grid.height)],
-            "mission": mission,
-            "objective": _objective(mission, has_goal),
-            "rooms": _rooms(grid),
+            "size": [int(base.grid.width), int(base.grid.height)],
+            "mission": str(base.mission),
+            "objective": counts["objective"],
+            "rooms": counts["rooms"],
             "doors": doors,
             "door_groups": [{"count": n, "state": st, "color": co} for (st, co), n in groups.items()],
-            "keys": [c.color for c in cells if isinstance(c, Key)],
-            "balls": [c.color for c in cells if isinstance(c, Ball)],
-            "boxes": [c.color for c in cells if isinstance(c, Box)],
-            "lava": sum(isinstance(c, Lava) for c in cells),
-            "goal": has_goal,
+            "keys": [c.color for c in cells if c.type == "key"],
+            "balls": [c.color for c in cells if c.type == "ball"],
+            "boxes": [c.color for c in cells if c.type == "box"],
+            "lava": counts["lava_cells"],
+            "lava_strips": counts["lava_strips"],
+            "wall_strips": counts["wall_strips"],
+            "goal": any(c.type == "goal" for c in cells),
             "max_steps": int(base.max_steps),
         }
     finally:
         env.close()
-
-
-def target_skills(facts: dict[str, Any]) -> tuple[str, ...]:
-    """The events a target's structure makes measurable, in the order the task needs them."""
-    skills: list[str] = []
-    if facts["keys"]:
-        skills.append("picked_up_key")
-    if any(d["state"] != "open" for d in facts["doors"]):
-        skills.append("opened_door")
-    if facts["objective"] == "pickup":
-        kinds = re.findall(r"\b(key|ball|box)\b", facts["mission"])
-        skills += [f"picked_up_{k}" for k in dict.fromkeys(kinds) if f"picked_up_{k}" not in skills]
-    if facts["goal"]:
-        skills.append("reached_goal")
-    return tuple(skills)
-
-
-def _missing(facts: dict[str, Any]) -> tuple[str, ...]:
-    """What the spec (one room, at most one wall with one door, a key, a little lava) cannot express."""
-    missing = []
-    if facts["objective"] != "reach_goal":
-        missing.append(f"the mission {facts['mission']!r} (the only objective is reaching the goal square)")
-    if facts["rooms"] > 2:
-        missing.append(f"{facts['rooms']} rooms (at most two, split by one wall)")
-    if len(facts["doors"]) > 1:
-        missing.append(f"{len(facts['doors'])} doors (at most one)")
-    if len(facts["keys"]) > 1:
-        missing.append(f"{len(facts['keys'])} keys (at most one)")
-    if facts["lava"] > 3:
-        missing.append(f"{facts['lava']} lava cells (at most 3 scattered cells)")
-    if len(facts["balls"]) + len(facts["boxes"]) > 2:
-        missing.append("more than 2 balls and boxes")
-    if max(facts["size"]) > 16:
-        missing.append(f"a {facts['size'][0]}x{facts['size'][1]} grid (at most 16x16)")
-    return tuple(missing)
-
-
-# ------------------------------------------------------------------------------------ classic ranges
-
-
-def _structure(kind: str, size: int, goal: str = "far") -> MiniGridLevelSpec:
-    """Three structures of rising difficulty: an open room, a room split by an unlocked door, a locked door."""
-    flags = {"open": (False, False, False), "door": (True, False, False), "locked": (True, True, True)}[kind]
-    wall, locked, key = flags
-    return MiniGridLevelSpec(name=f"{kind}-{size}-{goal}", size=size, wall=wall, door_locked=locked, key=key,
-                             goal=goal)
 
 
 class MiniGridFamily(Family):
@@ -190,7 +129,7 @@ class MiniGridFamily(Family):
 
     def __init__(self, target_env: str, params: Any = ()) -> None:
         super().__init__(target_env, params)
-        self._fixed = {p.name: restrict(MiniGridLevelSpec, p, tuple(TUNABLE)) for p in self.params}
+        self._fixed = {p.name: restrict(MiniGridLevelSpec, p, tuple(LEVEL_VALUES)) for p in self.params}
 
     @classmethod
     def handles(cls, env_id: str) -> bool:
@@ -203,8 +142,20 @@ class MiniGridFamily(Family):
 
         if self.target_env not in gym.registry:
             raise FamilyError(f"{self.target_env!r} is not a registered MiniGrid env")
-        facts = scan_target(self.target_env)
-        return TargetInfo(self.target_env, facts["mission"], target_skills(facts), facts, _missing(facts))
+        facts = dict(scan_target(self.target_env))
+        found = reach(self.target_env)
+        if found.spec is None:
+            skills = vocab.from_facts(facts)
+            return TargetInfo(self.target_env, facts["mission"], skills, facts, (found.missing,))
+        facts["spec"] = json.dumps(found.spec.brief())  # in field order: the order the grammar asks for
+        return TargetInfo(self.target_env, facts["mission"], vocab.skills(found.spec), facts)
+
+    def target_spec(self) -> MiniGridLevelSpec:
+        """The target in the level language (its reach); refuses, naming why, for targets outside it."""
+        found = reach(self.target_env)
+        if found.spec is None:
+            raise FamilyError(f"{self.target_env} is outside the MiniGrid level language: {found.missing}")
+        return found.spec
 
     def target_size(self) -> int:
         return max(self.describe_target().summary["size"])
@@ -237,6 +188,20 @@ class MiniGridFamily(Family):
     def render(cls, spec: EnvSpec, seed: int = 0) -> dict[str, np.ndarray]:
         return {"grid": render_level(spec, seed)}  # type: ignore[arg-type]
 
+    def render_target(self, seed: int = 0) -> dict[str, np.ndarray]:
+        env = self.make_target(render_mode="rgb_array")
+        try:
+            env.reset(seed=seed)
+            return {"grid": np.asarray(env.unwrapped.get_frame(highlight=False, tile_size=16))}
+        finally:
+            env.close()
+
+    @classmethod
+    def structure(cls, spec: EnvSpec) -> str:
+        """Fields a layout ignores do not make two specs different levels (the LLM fills them anyway)."""
+        payload = json.dumps(spec.used(), sort_keys=True)  # type: ignore[attr-defined]
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
     # -- vocabulary
 
     @property
@@ -247,82 +212,91 @@ class MiniGridFamily(Family):
     def features(self) -> tuple[str, ...]:
         return MINIGRID_FEATURES
 
-    # -- ranges (shared by the LLM's grammar and the classic curricula, so comparisons are about choice)
+    def level_events(self) -> tuple[str, ...]:
+        """The events the target's levels can report (its compose-reward vocabulary)."""
+        found = reach(self.target_env)
+        if found.spec is None:
+            return tuple(dict.fromkeys((*self.describe_target().skills, "completed_mission")))
+        return vocab.possible(found.spec)
+
+    # -- constraints (`gymsmith generate` checks a request's constraints on sampled levels)
+
+    def quantities(self) -> dict[str, list[str]]:
+        counts = ["0", "1", "2", "3", "4", ">=1", ">=2", ">=3", ">=4", "<=1", "<=2", "<=3"]
+        many = ["0", "1", "2", "3", ">=1", ">=2", ">=3", ">=5", ">=10", ">=20", "<=2", "<=5", "<=10"]
+        sizes = [str(n) for n in LEVEL_VALUES["size"]] + [">=7", ">=9", ">=11", ">=13", "<=6", "<=8", "<=10"]
+        out: dict[str, list[str]] = {}
+        for name in QUANTITIES:
+            out[name] = {"objective": list(OBJECTIVES), "size": sizes, "lava_cells": many}.get(name, counts)
+        return out
+
+    @classmethod
+    def measure(cls, spec: EnvSpec, seed: int) -> dict[str, Any]:
+        env = make_generated(spec)  # type: ignore[arg-type]
+        try:
+            env.reset(seed=seed)
+            return census(env)
+        finally:
+            env.close()
+
+    # -- ranges around the target's structure (shared by the LLM's grammar and the classic curricula)
 
     def values(self) -> dict[str, Any]:
+        """Field -> allowed values, after ``--param`` narrowing, plus what the templates print about sizes."""
         size = self.target_size()
-        values: dict[str, Any] = {
-            "sizes": list(range(5, min(16, max(size, 8)) + 1)),
-            "target_size": size,
-            "lava": [0, 1, 2, 3],
-            "distractors": [0, 1, 2],
-            "goals": ["near", "far", "random"],
-        }
-        for name, allowed in self._fixed.items():
-            if TUNABLE[name] is not None:
-                values[TUNABLE[name]] = allowed
-        values["fixed"] = {n: v for n, v in self._fixed.items() if TUNABLE[n] is None}
+        values: dict[str, Any] = {k: list(v) for k, v in LEVEL_VALUES.items()}
+        top = min(25, max(16, size))
+        values["size"] = list(range(5, top + 1))
+        values.update(self._fixed)
         return values
 
     def allowed(self) -> dict[str, list[Any]]:
-        v = self.values()
-        return {"size": v["sizes"], "lava": v["lava"], "distractors": v["distractors"], "goal": v["goals"],
-                **v["fixed"]}
+        return {name: self.values()[name] for name in self._fixed}
+
+    def _narrow(self, spec: MiniGridLevelSpec) -> MiniGridLevelSpec | None:
+        """A draw with the user's ``--param`` values imposed, or None when they make it invalid."""
+        if not self._fixed:
+            return spec
+        update = {n: (getattr(spec, n) if getattr(spec, n) in v else v[0]) for n, v in self._fixed.items()}
+        try:
+            return MiniGridLevelSpec.model_validate({**spec.model_dump(), **update})
+        except ValidationError:
+            return None
 
     def random_spec(self, rng: np.random.Generator, name: str) -> EnvSpec:
-        """A uniform draw over the valid combinations of the ranges (rejection on inconsistent flags)."""
+        """Domain randomisation around the target: its layout and objective, each size and count drawn up to
+        the target's (so the target itself is a possible draw)."""
         self.require_expressible("domain randomisation")
-        v = self.values()
-        while True:
-            wall, door_locked, key = (bool(rng.integers(2)) for _ in range(3))
-            fixed = v["fixed"]
-            wall = fixed["wall"][int(rng.integers(len(fixed["wall"])))] if "wall" in fixed else wall
-            if door_locked and not (wall and key):
-                continue
-            return MiniGridLevelSpec(
-                name=name, size=int(rng.choice(v["sizes"])), wall=wall, door_locked=door_locked, key=key,
-                lava=int(rng.choice(v["lava"])), distractors=int(rng.choice(v["distractors"])),
-                goal=str(rng.choice(v["goals"])),
-            )
+        for _ in range(100):
+            spec = self._narrow(around(self.target_spec(), rng, name))
+            if spec is not None:
+                return spec
+        raise FamilyError(f"--param values {self._fixed} leave no valid level around {self.target_env}")
 
     def plr_sources(self) -> list[EnvSpec]:
-        """Each structure at every size from 5 to the target's; none when the target is not expressible."""
+        """A fixed set of generators around the target (easier variants of its structure, then itself); none
+        when the target is outside the language."""
         if self.describe_target().missing:
             return []
-        top = max(5, self.target_size())
-        return [_structure(kind, size) for size in range(5, top + 1) for kind in ("open", "door", "locked")]
+        return [s for s in (self._narrow(v) for v in variants(self.target_spec())) if s is not None]
 
     def ladder(self) -> list[EnvSpec]:
-        """Easiest first, ending at a target-sized locked door (at most four locked-door sizes)."""
+        """Buckets from the easiest variant of the target's structure up to the target's own spec."""
         self.require_expressible("learning progress")
-        top = max(5, self.target_size())
-        sizes = sorted({int(round(x)) for x in np.linspace(5, top, num=max(1, min(4, top - 4)))})
-        ladder: list[EnvSpec] = [_structure("open", 5, "near"), _structure("open", 5, "far")]
-        if top > 5:
-            ladder.append(_structure("open", top, "far"))
-        ladder.append(_structure("door", 5))
-        if top > 5:
-            ladder.append(_structure("door", top))
-        ladder.extend(_structure("locked", size) for size in sizes)
-        return ladder
+        return [s for s in (self._narrow(v) for v in ladder(self.target_spec())) if s is not None]
 
     # -- LLM
 
     def schema(self, task: TaskSpec, k: int, goals: int) -> dict[str, Any]:
         v = self.values()
-        bools = {n: {"enum": v["fixed"][n]} if n in v["fixed"] else {"type": "boolean"}
-                 for n in ("wall", "door_locked", "key")}
+        properties: dict[str, Any] = {"name": {"type": "string", "maxLength": NAME_LEN}}
+        for field in LEVEL_FIELDS[1:]:
+            allowed = v[field]
+            properties[field] = {"type": "boolean"} if allowed == [False, True] else {"enum": allowed}
         level = {
             "type": "object",
-            "properties": {
-                "name": {"type": "string", "maxLength": NAME_LEN},
-                "size": {"enum": v["sizes"]},
-                **bools,
-                "lava": {"enum": v["lava"]},
-                "distractors": {"enum": v["distractors"]},
-                "goal": {"enum": v["goals"]},
-            },
-            "required": list(LEVEL_FIELDS),
+            "properties": properties,
+            "required": list(REQUIRED),
             "additionalProperties": False,
         }
         return answer_schema(self.items_key, level, k, self.events, goals)
@@ -331,6 +305,11 @@ class MiniGridFamily(Family):
         self, task: TaskSpec, k: int, feedback: Feedback | None, request: str | None, goals: int
     ) -> dict[str, Any]:
         example: dict[str, Any] = dict(examples()["minigrid"])
+        if not self.describe_target().missing:
+            # small models copy the example: show the easy end of the target's own kind of level
+            steps = self.ladder()
+            example["levels"] = [steps[0].brief(), steps[len(steps) // 2].brief()]
+        example = {"rationale": example.pop("rationale"), **example}
         chosen = example_goals(self.events, goals, examples()["minigrid_goals"])
         if chosen:
             example["goals"] = chosen
@@ -338,9 +317,10 @@ class MiniGridFamily(Family):
             "task": task,
             "target": self.describe_target().summary,
             "family": self.values(),
+            "fixed": self._fixed,
             "k": k,
             "feedback": feedback,
-            "example": example,
+            "example": json.dumps(example),
             "request": request,
             "goals": goals_context(self.events, goals, "levels"),
         }
@@ -357,23 +337,25 @@ class MiniGridFamily(Family):
     # -- rewards
 
     def catalogue(self) -> tuple[CatalogueTerm, ...]:
-        return (
-            CatalogueTerm("distance", "distance", targets=("key", "door", "goal"), default_weight=0.1,
-                          feature="dist_{target}"),
-            CatalogueTerm("event", "event", targets=MINIGRID_EVENTS, default_weight=1.0),
-            CatalogueTerm("hazard", "event", default_weight=1.0, event="died_in_lava", cost=True),
-            *super().catalogue(),
-        )
+        """Shaping towards what the target's levels contain and bonuses for the events they can report."""
+        found = reach(self.target_env)
+        present = vocab.things(found.spec) if found.spec is not None else ("key", "door", "goal")
+        terms = [
+            CatalogueTerm("distance", "distance", targets=present, default_weight=0.1, feature="dist_{target}"),
+            CatalogueTerm("event", "event", targets=self.level_events(), default_weight=1.0),
+        ]
+        if "died_in_lava" in self.level_events():
+            terms.append(CatalogueTerm("hazard", "event", default_weight=1.0, event="died_in_lava", cost=True))
+        return (*terms, *super().catalogue())
 
     def default_reward(self) -> list[ComposeTerm]:
         """First-time bonuses for the target's skills in order (the last one worth 1), light shaping towards
-        the objects it has, a small time cost and the env reward."""
+        the things its levels contain, a small time cost and the env reward."""
         skills = self.describe_target().skills
         terms = [ComposeTerm(term="event", target=s, weight=1.0 if i == len(skills) - 1 else 0.5)
                  for i, s in enumerate(skills)]
-        facts = self.describe_target().summary
-        present = {"key": bool(facts["keys"]), "door": bool(facts["doors"]), "goal": facts["goal"]}
-        terms += [ComposeTerm(term="distance", target=t, weight=0.05) for t, there in present.items() if there]
+        distance = next(t for t in self.catalogue() if t.name == "distance")
+        terms += [ComposeTerm(term="distance", target=t, weight=0.05) for t in distance.targets]
         return [*terms, ComposeTerm(term="time_cost", weight=0.001), ComposeTerm(term="env_reward", weight=1.0)]
 
     def progress_policy(self) -> Policy | None:
@@ -381,3 +363,4 @@ class MiniGridFamily(Family):
 
 
 FAMILIES.register(MiniGridFamily.name, MiniGridFamily, help="any MiniGrid-* or BabyAI-* id")
+__all__ = ["MINIGRID_EVENTS", "MINIGRID_FEATURES", "MiniGridFamily", "MiniGridGenEnv", "is_minigrid_id"]

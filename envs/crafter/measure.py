@@ -1,0 +1,92 @@
+"""What a generated Crafter world contains, measured on the world itself: the quantities that
+`gymsmith generate` checks a request's constraints against.
+
+Resources and creatures are compared with the original Crafter world at the same seed (what "rich in iron" means
+to a user): a density at least 1.5 times the original's is ``more``, at most 2/3 of it ``less``, none at all
+``none``, anything between ``same``. Creatures are counted over a short random rollout, because Crafter spawns
+and despawns them as the agent moves; the starting inventory is read from the player.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+from crafter import constants
+
+from gymsmith.envs.crafter.gym_env import CrafterGenEnv, world_census
+from gymsmith.envs.crafter.spec import CrafterWorldSpec
+
+#: Materials compared with the original world (census names), and creatures seen in the rollout.
+MATERIALS = ("tree", "coal", "iron", "diamond", "water", "sand")
+CREATURES = {"cows": "cow", "zombies": "zombie"}
+#: Steps of the random rollout creatures are counted over.
+ROLLOUT = 100
+MORE, LESS = 1.5, 2 / 3
+RELATIVE = ["more", "less", "none"]
+
+
+def quantities() -> dict[str, list[str]]:
+    """Quantity -> the comparisons the constraints prompt may use."""
+    counts = ["0", "1", ">=1", ">=2", ">=3", ">=5", ">=9"]
+    out: dict[str, list[str]] = {"area": ["32", "48", "64"]}
+    out.update({m: list(RELATIVE) for m in MATERIALS})
+    out.update({c: list(RELATIVE) for c in CREATURES})
+    out["hostiles"] = ["0", ">=1"]
+    out.update({f"start_{item}": counts for item in constants.items if item not in ("health", "food", "drink",
+                                                                                      "energy")})
+    return out
+
+
+def _observe(spec: CrafterWorldSpec, seed: int) -> dict[str, Any]:
+    env = CrafterGenEnv(spec)
+    try:
+        env.reset(seed=seed)
+        inner = env.crafter_env
+        area = int(inner._world.area[0])
+        census = world_census(env)
+        counts: dict[str, Any] = {m: census.get(m, 0) / area**2 for m in MATERIALS}
+        rng = np.random.default_rng(seed)
+        seen = {c: 0 for c in ("Cow", "Zombie", "Skeleton")}
+        for _ in range(ROLLOUT):
+            kinds = [type(o).__name__ for o in inner._world.objects]
+            for kind in seen:
+                seen[kind] = max(seen[kind], kinds.count(kind))
+            _, _, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            if terminated or truncated:
+                break
+        counts["cows"] = seen["Cow"] / area**2
+        counts["zombies"] = seen["Zombie"] / area**2
+        counts["hostiles"] = seen["Zombie"] + seen["Skeleton"]
+        counts["area"] = area
+        counts["inventory"] = dict(inner._player.inventory)
+        return counts
+    finally:
+        env.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _original(seed: int) -> dict[str, Any]:
+    return _observe(CrafterWorldSpec(), seed)
+
+
+def _relative(value: float, original: float) -> str:
+    if value == 0:
+        return "none"
+    if original > 0 and value >= MORE * original:
+        return "more"
+    if original > 0 and value <= LESS * original:
+        return "less"
+    return "same" if original > 0 else "more"
+
+
+def measure(spec: CrafterWorldSpec, seed: int) -> dict[str, Any]:
+    """The quantities of `quantities` for the world ``spec`` generates at ``seed``."""
+    world, original = _observe(spec, seed), _original(seed)
+    out: dict[str, Any] = {"area": str(world["area"]), "hostiles": world["hostiles"]}
+    for name in (*MATERIALS, *CREATURES):
+        out[name] = _relative(world[name], original[name])
+    for item, count in world["inventory"].items():
+        out[f"start_{item}"] = int(count)
+    return out

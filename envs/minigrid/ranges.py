@@ -1,0 +1,101 @@
+"""Levels around a target's structure, for the classic curricula: the same layout and objective, with every size
+and count between its easiest value and the target's.
+
+DR draws each knob uniformly in that range (`around`), LP climbs a ladder of them from all-easiest to the
+target's own spec (`ladder`), PLR replays a fixed set of such generators (`variants`). So all three stay on the
+target's kind of level (a LavaCrossing curriculum crosses lava, a KeyCorridor one fetches keys), as the LLM's
+proposals are asked to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from gymsmith.envs.minigrid.spec import MiniGridLevelSpec, max_strips
+
+#: LP buckets at most, the target included.
+LADDER_STEPS = 6
+#: Randomised generators PLR adds to the ladder.
+PLR_DRAWS = 12
+
+
+def _knobs(spec: MiniGridLevelSpec) -> dict[str, tuple[int, int]]:
+    """Knob -> (easiest, target) for the integer fields this spec's structure uses."""
+    knobs: dict[str, tuple[int, int]] = {}
+    if spec.layout in ("room", "two_rooms"):
+        knobs["size"] = (5, spec.size)
+    if spec.layout == "chain":
+        knobs["rooms"] = (2, spec.rooms)
+        knobs["room_size"] = (min(4, spec.room_size), spec.room_size)
+    if spec.layout in ("grid", "corridor"):
+        knobs["rows"] = (1 if spec.layout == "corridor" or spec.cols > 1 else 2, spec.rows)
+        knobs["room_size"] = (min(5 if spec.layout == "grid" else 3, spec.room_size), spec.room_size)
+    if spec.crossing != "none":
+        knobs["strips"] = (1, spec.strips)
+    for name in ("lava", "balls", "boxes", "keys", "locked"):
+        knobs[name] = (0, getattr(spec, name))
+    return {k: v for k, v in knobs.items() if v[0] <= v[1]}
+
+
+def _level(spec: MiniGridLevelSpec, values: dict[str, Any], name: str) -> MiniGridLevelSpec | None:
+    values = dict(values)
+    if "strips" in values:
+        values["strips"] = max(1, min(values["strips"], max_strips(values.get("size", spec.size))))
+    if not values.get("locked", spec.locked):
+        values.update(key_in_box=False, blocked=False)
+    if spec.layout == "chain":
+        values["locked"] = min(values.get("locked", spec.locked), values.get("rooms", spec.rooms) - 1)
+    try:
+        return MiniGridLevelSpec.model_validate({**spec.model_dump(), **values, "name": name, "max_steps": 0})
+    except ValidationError:
+        return None
+
+
+def around(spec: MiniGridLevelSpec, rng: np.random.Generator, name: str) -> MiniGridLevelSpec:
+    """One uniform draw of every knob between its easiest value and the target's; flags on or off at random
+    where the target has them on."""
+    for _ in range(50):
+        values: dict[str, Any] = {k: int(rng.integers(lo, hi + 1)) for k, (lo, hi) in _knobs(spec).items()}
+        for flag in ("key_in_box", "blocked"):
+            if getattr(spec, flag):
+                values[flag] = bool(rng.integers(2))
+        level = _level(spec, values, name)
+        if level is not None:
+            return level
+    return spec.model_copy(update={"name": name})
+
+
+def ladder(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
+    """Easiest first: every knob at its easiest, then all knobs raised together, ending at the target itself."""
+    knobs = _knobs(spec)
+    span = max([hi - lo for lo, hi in knobs.values()] + [1])
+    steps = max(2, min(LADDER_STEPS, span + 1))
+    out: list[MiniGridLevelSpec] = []
+    seen: set[str] = set()
+    for i, t in enumerate(np.linspace(0.0, 1.0, steps)):
+        if i == steps - 1:
+            level: MiniGridLevelSpec | None = spec.model_copy(update={"name": f"{spec.name}-target"[:60]})
+        else:
+            values: dict[str, Any] = {k: int(round(lo + t * (hi - lo))) for k, (lo, hi) in knobs.items()}
+            values.update({f: getattr(spec, f) and t >= 0.5 for f in ("key_in_box", "blocked")})
+            level = _level(spec, values, f"{spec.name}-{i}"[:60])
+        if level is not None and str(level.used()) not in seen:
+            seen.add(str(level.used()))
+            out.append(level)
+    return out
+
+
+def variants(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
+    """PLR's fixed generators: the ladder plus seeded draws around the target (deterministic)."""
+    rng = np.random.default_rng(0x504C52)
+    out = ladder(spec)
+    seen = {str(s.used()) for s in out}
+    for i in range(PLR_DRAWS):
+        level = around(spec, rng, f"{spec.name}-plr{i}"[:60])
+        if str(level.used()) not in seen:
+            seen.add(str(level.used()))
+            out.append(level)
+    return out
