@@ -23,7 +23,7 @@ import numpy as np
 
 from gymsmith.envs.params import FamilyError, InvalidItem, ParamRange, check_members, parse_params
 from gymsmith.registry import Registry
-from gymsmith.schemas import ComposeTerm, EnvSpec, Feedback, TargetEnv, TaskSpec
+from gymsmith.schemas import ComposeTerm, Constraint, EnvSpec, Feedback, TargetEnv, TaskSpec
 
 #: A scripted policy the reward verifier replays: (env, rng) -> action.
 Policy = Callable[[gym.Env, random.Random], int]
@@ -132,6 +132,11 @@ class Family(ABC):
                 "skills": list(task.skills) if task.skills is not None else list(info.skills),
             }
         )
+
+    def target_spec(self) -> EnvSpec:
+        """The target written in this family's spec language (what `gymsmith show --beside` renders beside it);
+        refuses, naming why, where the language cannot express the target."""
+        raise FamilyError(f"the {self.name} family has no spec of {self.target_env} in its language")
 
     def require_expressible(self, purpose: str) -> None:
         """Refuse, naming what is missing, to generate levels for a target the spec cannot express.
@@ -242,6 +247,11 @@ class Family(ABC):
         """What `gymsmith generate` can check on a built level: quantity -> the comparisons the LLM may state
         (``"0"``, ``">=2"``, a category). Empty: the family measures nothing and requests are not checked."""
         return {}
+
+    def narrow(self, constraints: Sequence[Constraint]) -> Family:
+        """This family with the values that cannot meet a request's constraints taken out of the LLM's grammar
+        (like ``--param`` narrowing); by default nothing is narrowed."""
+        return self
 
     @classmethod
     def measure(cls, spec: EnvSpec, seed: int) -> dict[str, Any]:

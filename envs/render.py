@@ -66,3 +66,26 @@ def save_rollout_gif(config: Any, path: str | Path, seed: int = 0, steps: int = 
         env.close()
     imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
     return path
+
+
+def _first(views: dict[str, np.ndarray]) -> np.ndarray:
+    image = np.asarray(next(iter(views.values())), dtype=np.uint8)
+    return image[..., :3]
+
+
+def save_beside(config: EnvSpec, env_id: str, path: str | Path, seed: int = 0) -> Path:
+    """One PNG with a sampled level of ``config`` on the left and the registered env ``env_id`` on the right,
+    at the same seed and scale: what `gymsmith show --beside` writes to compare a spec with the env it stands for."""
+    left, right = _first(render_config(config, seed)), _first(family_for(env_id).render_target(seed))
+    height = max(left.shape[0], right.shape[0])
+    gap = np.full((height, 16, 3), 255, np.uint8)
+
+    def pad(image: np.ndarray) -> np.ndarray:
+        out = np.full((height, image.shape[1], 3), 255, np.uint8)
+        out[: image.shape[0]] = image
+        return out
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate([pad(left), gap, pad(right)], axis=1)).save(path)
+    return path

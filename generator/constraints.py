@@ -1,11 +1,15 @@
 """Adherence as part of `gymsmith generate`: the request's checkable constraints, checked on sampled levels.
 
 Before writing levels the LLM lists what the request asks for as structured data over the family's own
-vocabulary of measurable quantities (`Family.quantities`), e.g. ``{"lava_strips": ">=2", "doors": "0"}``. The
-levels prompt then states those constraints, and every accepted spec is built on a few seeds and measured
-(`Family.measure`, on the generated level or world, never on spec fields). A spec that misses a constraint is
-repaired once with the violation named, or rejected with it. The constraints are LLM output like any other:
-decoded under a grammar that only allows the family's quantities and comparisons, validated, repaired once.
+vocabulary of measurable quantities (`Family.quantities`), each with the words of the request that state it:
+``[{"words": "no doors", "quantity": "doors", "value": "0"}, ...]``. The constraints are LLM output like any
+other: decoded under a grammar that only allows the family's quantities and comparisons, validated (a constraint
+whose words are not in the request was not asked for, and is dropped with that reason), repaired once.
+
+Then they act twice. They narrow the grammar the levels are written under (`Family.narrow`: ``doors = 0``
+leaves no field that makes a door), and every accepted spec is built on a few seeds and measured
+(`Family.measure`, on the generated level or world, never on spec fields). A spec that still misses a constraint
+is repaired once with the violation named, or rejected with it.
 """
 
 from __future__ import annotations
@@ -18,50 +22,15 @@ from typing import Any
 
 from gymsmith.envs.family import Family
 from gymsmith.generator.llm import LLMClient
-from gymsmith.schemas import EnvSpec, LLMCall
+from gymsmith.schemas import Constraint, EnvSpec, LLMCall
 from gymsmith.templates import render
 
 TEMPLATE = "constraints.j2"
 #: Seeds every accepted spec is measured on: a constraint must hold on each (a spec is a distribution).
 CHECK_SEEDS = (0, 1, 2)
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """``quantity op value``: op is ``==``, ``>=`` or ``<=``; value a number or a category (e.g. an objective)."""
-
-    quantity: str
-    op: str
-    value: float | str
-    #: What the LLM wrote (``">=2"``), kept for the record.
-    asked: str
-
-    @classmethod
-    def parse(cls, quantity: str, text: str) -> Constraint:
-        m = re.fullmatch(r"\s*(>=|<=|=)?\s*(-?\d+(?:\.\d+)?)\s*", text)
-        if m:
-            return cls(quantity, {"": "==", "=": "=="}.get(m[1] or "", m[1]), float(m[2]), text)
-        return cls(quantity, "==", text.strip(), text)
-
-    def holds(self, measured: Any) -> bool:
-        if measured is None:
-            return False
-        if isinstance(self.value, str):
-            return str(measured) == self.value
-        if isinstance(measured, str):
-            return False
-        if self.op == ">=":
-            return measured >= self.value
-        if self.op == "<=":
-            return measured <= self.value
-        return measured == self.value
-
-    def text(self) -> str:
-        value = self.value if isinstance(self.value, str) else f"{self.value:g}"
-        return f"{self.quantity} {'=' if self.op == '==' else self.op} {value}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"quantity": self.quantity, "asked": self.asked, "text": self.text()}
+#: At most this many constraints per request: small models otherwise list every quantity they are shown.
+MAX_CONSTRAINTS = 5
+WORDS_LEN = 60
 
 
 @dataclass
@@ -82,37 +51,64 @@ class Check:
         return f"{self.constraint.quantity} is {seen} (asked {self.constraint.text().split(' ', 1)[1]})"
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.constraint.to_json(), "measured": self.measured, "met": self.met}
+        return {**describe(self.constraint), "measured": self.measured, "met": self.met}
+
+
+def describe(c: Constraint) -> dict[str, Any]:
+    return {"quantity": c.quantity, "op": c.op, "value": c.value, "words": c.words, "text": c.text()}
 
 
 def schema(family: Family) -> dict[str, Any]:
-    """Only the family's quantities, each with its listed comparisons (grammars enforce enums)."""
-    props = {name: {"enum": values} for name, values in family.quantities().items()}
-    inner = {"type": "object", "properties": props, "additionalProperties": False}
-    return {"type": "object", "properties": {"constraints": inner}, "required": ["constraints"],
+    """A list of constraints, one object shape per quantity so the grammar pairs each with its comparisons."""
+    shapes = [
+        {
+            "type": "object",
+            "properties": {"words": {"type": "string", "maxLength": WORDS_LEN}, "quantity": {"enum": [name]},
+                           "value": {"enum": values}},
+            "required": ["words", "quantity", "value"],
+            "additionalProperties": False,
+        }
+        for name, values in family.quantities().items()
+    ]
+    items = {"type": "array", "items": {"anyOf": shapes}, "maxItems": MAX_CONSTRAINTS}
+    return {"type": "object", "properties": {"constraints": items}, "required": ["constraints"],
             "additionalProperties": False}
 
 
-def parse(text: str, family: Family) -> tuple[list[Constraint], list[str]]:
-    """Constraints from an answer, each checked against the family's vocabulary (a bad one is dropped with an
-    error, the others kept)."""
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def parse(text: str, family: Family, request: str) -> tuple[list[Constraint], list[str]]:
+    """Constraints from an answer, each checked against the family's vocabulary and the request's words (a bad
+    one is dropped with an error, the others kept; one constraint per quantity)."""
     try:
-        data = json.loads(text.strip()[text.find("{"): text.rfind("}") + 1] if "{" in text else text)
+        data = json.loads(text[text.find("{"): text.rfind("}") + 1] if "{" in text else text)
     except json.JSONDecodeError as exc:
         return [], [f"the answer is not valid JSON ({exc.msg} at position {exc.pos})"]
     items = data.get("constraints") if isinstance(data, dict) else None
-    if not isinstance(items, dict):
-        return [], ['the answer must be a JSON object with a "constraints" object']
+    if not isinstance(items, list):
+        return [], ['the answer must be a JSON object with a "constraints" list']
     vocabulary = family.quantities()
-    out, errors = [], []
-    for quantity, value in items.items():
-        allowed = vocabulary.get(quantity)
+    said = set(_words(request))
+    out: list[Constraint] = []
+    errors: list[str] = []
+    for i, item in enumerate(items[:MAX_CONSTRAINTS]):
+        if not isinstance(item, dict):
+            errors.append(f"constraints[{i}] is not an object")
+            continue
+        quantity, value, words = item.get("quantity"), str(item.get("value", "")), str(item.get("words", ""))
+        allowed = vocabulary.get(quantity) if isinstance(quantity, str) else None
         if allowed is None:
-            errors.append(f"{quantity}: not a quantity of this family ({', '.join(vocabulary)})")
-        elif str(value) not in allowed:
-            errors.append(f"{quantity}: {json.dumps(value)} is not one of {', '.join(allowed)}")
+            errors.append(f"constraints[{i}]: {quantity!r} is not a quantity ({', '.join(vocabulary)})")
+        elif value not in allowed:
+            errors.append(f"constraints[{i}]: {quantity} cannot be {value!r}; one of {', '.join(allowed)}")
+        elif not _words(words) or not set(_words(words)) <= said:
+            errors.append(f'constraints[{i}]: the words "{words}" are not in the request; quote the request')
+        elif any(c.quantity == quantity for c in out):
+            errors.append(f"constraints[{i}]: {quantity} is listed twice")
         else:
-            out.append(Constraint.parse(quantity, str(value)))
+            out.append(Constraint.parse(quantity, value, words))
     return out, errors
 
 
@@ -122,32 +118,30 @@ def ask(
     request: str,
     prompts_dir: str | Path | None = None,
     seed: int = 0,
-    max_tokens: int = 200,
+    max_tokens: int = 256,
     constrained: bool = True,
 ) -> tuple[list[Constraint], list[LLMCall], list[str]]:
     """One call (plus one repair) listing the request's constraints; none when the family measures nothing."""
     if not family.quantities():
         return [], [], []
     system = render("system.j2", prompts_dir)
-    words = _words(family, prompts_dir)
+    words = _prompt_words(family, prompts_dir)
     quantities = [{"name": q, "description": _lookup(words["describe"], q), "allowed": values}
                   for q, values in family.quantities().items()]
-    order = list(family.quantities())
-    examples = [{"request": ex["request"], "answer": json.dumps({"constraints": dict(sorted(
-        ex["constraints"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))})}
-        for ex in words["examples"]]  # in the grammar's key order, unescaped: the model copies what it sees
+    examples = [{"request": ex["request"], "answer": json.dumps({"constraints": ex["constraints"]})}
+                for ex in words["examples"]]  # serialised here, unescaped: the model copies what it sees
     user = render(TEMPLATE, prompts_dir, request=request, noun=family.noun, quantities=quantities,
                   examples=examples)
     params = {"json_schema": schema(family) if constrained else None, "temperature": 0.0,
               "max_tokens": max_tokens, "seed": seed}
     text, call = client.complete(TEMPLATE, system, user, **params)
     calls = [call]
-    found, errors = parse(text, family)
+    found, errors = parse(text, family, request)
     if errors:
-        repair = render("repair.j2", prompts_dir, response=text, errors=errors, k=1)
+        repair = render("repair.j2", prompts_dir, response=text, errors=errors, k=None)
         text2, call2 = client.complete("repair.j2", system, f"{user}\n\n{repair}", **params)
         calls.append(call2)
-        found2, errors2 = parse(text2, family)
+        found2, errors2 = parse(text2, family, request)
         if len(found2) >= len(found):
             found, errors = found2, errors2
     return found, calls, errors
@@ -162,7 +156,7 @@ def check(family: Family, spec: EnvSpec, constraints: list[Constraint],
     return [Check(c, [row.get(c.quantity) for row in rows]) for c in constraints]
 
 
-def _words(family: Family, prompts_dir: str | Path | None = None) -> dict[str, Any]:
+def _prompt_words(family: Family, prompts_dir: str | Path | None = None) -> dict[str, Any]:
     return json.loads(render("constraints.json.j2", prompts_dir))[family.vocabulary]
 
 
@@ -173,5 +167,5 @@ def _lookup(table: dict[str, str], quantity: str) -> str:
 
 def hints(family: Family, constraints: list[Constraint], prompts_dir: str | Path | None = None) -> list[dict]:
     """Each constraint with how the family's spec meets it (prompt text from ``constraints.json.j2``)."""
-    table = _words(family, prompts_dir)["hints"]
+    table = _prompt_words(family, prompts_dir)["hints"]
     return [{"text": c.text(), "hint": _lookup(table, c.quantity)} for c in constraints]

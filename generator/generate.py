@@ -18,11 +18,10 @@ from typing import Any
 
 from gymsmith.envs.family import Family
 from gymsmith.generator import constraints
-from gymsmith.generator.constraints import Constraint
 from gymsmith.generator.llm import LLMClient
 from gymsmith.generator.proposer import Proposer
 from gymsmith.generator.verifier import verify_env_config
-from gymsmith.schemas import EnvSpec, Goal, LLMCall, Proposal, RejectedSpec
+from gymsmith.schemas import Constraint, EnvSpec, Goal, LLMCall, Proposal, RejectedSpec
 
 INDEX = "index.json"
 
@@ -102,9 +101,18 @@ def generate(
     constraints on sampled levels (one constraint repair naming the violations), write the accepted ones.
     LLM failures propagate."""
     start = time.perf_counter()
+    asked: list[Constraint] = []
+    calls: list[LLMCall] = []
+    constraint_errors: list[str] = []
+    if check_constraints:
+        asked, calls, constraint_errors = constraints.ask(client, family, request, prompts_dir, seed=seed,
+                                                          constrained=constrained)
+    # the constraints narrow the grammar the levels are written under (like --param)
+    working = family.narrow(asked) if asked else family
+    narrowed = {k: v for k, v in working.allowed().items() if family.allowed().get(k) != v}
     proposer = Proposer(
         client,
-        family=family,
+        family=working,
         k=n,
         temperature=temperature,
         max_tokens=max_tokens,
@@ -113,12 +121,6 @@ def generate(
         constrained=constrained,
         goals=goals,
     )
-    asked: list[Constraint] = []
-    calls: list[LLMCall] = []
-    constraint_errors: list[str] = []
-    if check_constraints:
-        asked, calls, constraint_errors = constraints.ask(client, family, request, prompts_dir, seed=seed,
-                                                          constrained=constrained)
     stated = constraints.hints(family, asked, prompts_dir) if asked else None
     proposal = proposer.generate(request, constraints=stated)
     out = Path(out_dir)
@@ -130,7 +132,7 @@ def generate(
     passed: list[tuple[EnvSpec, list[constraints.Check], bool]] = []
     missed: list[tuple[EnvSpec, list[constraints.Check]]] = []
     for spec in proposal.env_configs:
-        if not _verify(spec, family, seen, result):
+        if not _verify(spec, working, seen, result):
             continue
         checks = constraints.check(family, spec, asked)
         (passed.append((spec, checks, False)) if all(c.met for c in checks) else missed.append((spec, checks)))
@@ -144,7 +146,7 @@ def generate(
         revision = proposer.revise(request, problems, stated or [])
         result.rejected.extend(revision.rejected)
         for spec in revision.env_configs:
-            if not _verify(spec, family, seen, result):
+            if not _verify(spec, working, seen, result):
                 continue
             checks = constraints.check(family, spec, asked)
             if all(c.met for c in checks):
@@ -185,8 +187,9 @@ def generate(
         "target_env": family.target_env,
         "params": [asdict(p) for p in getattr(family, "params", [])],
         "n": n,
-        "constraints": [c.to_json() for c in asked],
+        "constraints": [constraints.describe(c) for c in asked],
         "constraint_errors": constraint_errors,
+        "narrowed": narrowed,
         "accepted": result.accepted,
         "goals": [g.model_dump(mode="json") for g in result.goals],
         "rejected": [r.model_dump(mode="json") for r in result.rejected],

@@ -363,28 +363,52 @@ def generate(
 
 @app.command()
 def show(
-    spec: Path = typer.Argument(..., help="a JSON level/world spec"),
+    spec: Path | None = typer.Argument(None, help="a JSON level/world spec (omit it with --beside: the family's "
+                                       "own spec of that env)"),
     out: Path | None = typer.Option(None, "--out", help="PNG path (default: next to the spec)"),
     seed: int = typer.Option(0, "--seed"),
     gif: bool = typer.Option(False, "--gif", help="also record a random-policy rollout as a GIF next to the PNG"),
     steps: int = typer.Option(64, "--steps", min=1, max=2000, help="rollout length of --gif"),
+    beside: str | None = typer.Option(None, "--beside", help="a registered env id: render the spec's level and "
+                                      "that env side by side in one PNG (same seed)"),
 ) -> None:
-    """Render one sampled level of a spec to PNG (and a short random rollout with --gif)."""
+    """Render one sampled level of a spec to PNG (and a short random rollout with --gif); with --beside ENV, next
+    to the registered env (without a spec: the level language's spec of ENV, i.e. its reach)."""
     from pydantic import TypeAdapter, ValidationError
 
     import gymsmith.envs  # noqa: F401  (registers the families' spec models)
     from gymsmith.schemas import AnySpec
 
-    try:
-        data = json.loads(spec.read_text())
-        config = TypeAdapter(AnySpec).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
-    except (OSError, json.JSONDecodeError, ValidationError) as exc:
-        _fail(f"cannot read spec {spec}: {exc}")
-    from gymsmith.envs.render import save_render, save_rollout_gif
+    if spec is None and beside is None:
+        _fail("give a spec file, or --beside ENV to render that env's spec in its family's language")
+    if spec is None:
+        from gymsmith.envs import family_for
+        from gymsmith.envs.params import FamilyError
 
-    png = out or spec.with_suffix(".png")
-    path = save_render(config, png, seed=seed)
-    console.print(f"wrote {path}")
+        try:
+            config = family_for(str(beside)).target_spec()
+        except FamilyError as exc:
+            _fail(escape(str(exc)))
+        console.print(f"spec of {escape(str(beside))}: {escape(json.dumps(config.brief()))}")
+        png = out or Path(f"{str(beside).replace('/', '_')}-beside.png")
+    else:
+        try:
+            data = json.loads(spec.read_text())
+            config = TypeAdapter(AnySpec).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
+        except (OSError, json.JSONDecodeError, ValidationError) as exc:
+            _fail(f"cannot read spec {spec}: {exc}")
+        png = out or spec.with_suffix(".png")
+    from gymsmith.envs.render import save_beside, save_render, save_rollout_gif
+
+    if beside is not None:
+        try:
+            path = save_beside(config, beside, png, seed=seed)
+        except Exception as exc:  # an unknown env id, an env without rgb_array frames
+            _fail(escape(f"cannot render {spec or beside} beside {beside}: {type(exc).__name__}: {exc}"))
+        console.print(f"wrote {path} (left: the spec's level, right: {escape(beside)}; seed {seed})")
+    else:
+        path = save_render(config, png, seed=seed)
+        console.print(f"wrote {path}")
     if gif:
         try:
             console.print(f"wrote {save_rollout_gif(config, png.with_suffix('.gif'), seed=seed, steps=steps)}")

@@ -156,6 +156,45 @@ class RewardProgram(_Model):
     provenance: dict[str, Any] = Field(default_factory=dict)
 
 
+class Constraint(_Model):
+    """One checkable constraint of a `gymsmith generate` request over a family's measurable quantities
+    (``Family.quantities``): ``quantity op value``, e.g. ``lava_strips >= 2`` or ``objective == pickup``."""
+
+    quantity: str
+    op: Literal["==", ">=", "<="] = "=="
+    value: float | str
+    #: The words of the request that state it (the LLM must quote them: a constraint nobody asked for is dropped).
+    words: str = ""
+
+    @classmethod
+    def parse(cls, quantity: str, text: str, words: str = "") -> Constraint:
+        """From the comparison string the LLM chose: ``"0"``, ``">=2"``, ``"<=1"`` or a category."""
+        text = text.strip()
+        for op in (">=", "<="):
+            if text.startswith(op):
+                return cls(quantity=quantity, op=op, value=float(text[2:]), words=words)
+        try:
+            return cls(quantity=quantity, value=float(text.lstrip("=")), words=words)
+        except ValueError:
+            return cls(quantity=quantity, value=text, words=words)
+
+    def holds(self, measured: Any) -> bool:
+        """Whether a measured value meets it (a category must match; numbers compare)."""
+        if measured is None:
+            return False
+        if isinstance(self.value, str) or isinstance(measured, str):
+            return str(measured) == str(self.value)
+        if self.op == ">=":
+            return measured >= self.value
+        if self.op == "<=":
+            return measured <= self.value
+        return measured == self.value
+
+    def text(self) -> str:
+        value = self.value if isinstance(self.value, str) else f"{self.value:g}"
+        return f"{self.quantity} {'=' if self.op == '==' else self.op} {value}"
+
+
 # ----------------------------------------------------------------------------------- LLM and proposals
 
 #: How an answer's JSON was obtained, strongest first: the server enforced the JSON schema (OpenAI structured

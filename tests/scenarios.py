@@ -44,6 +44,12 @@ GENERATE_SCENARIOS: dict[str, tuple[Path, list[str]]] = {
         ["Small rooms where the agent must get past lava to reach the goal; some also have a locked door.",
          "--family", "minigrid", "-n", "3", "--goals", "2", "--seed", "0"],
     ),
+    # The issue's own example: a request the old spec could not express (lava and no doors).
+    "generate_lava": (
+        CASSETTES / "generate_lava_qwen.json",
+        ["a big room full of lava with a narrow safe path to the goal, no doors or keys", "--family", "minigrid",
+         "-n", "3", "--goals", "0", "--seed", "0"],
+    ),
     "generate_crafter": (
         CASSETTES / "generate_crafter_qwen.json",
         ["Worlds where a beginner can learn to make stone tools and find iron.",

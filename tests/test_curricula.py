@@ -89,7 +89,7 @@ def _outcome(mixture: EnvMixture, sources: list[int], seeds: list[int], scores: 
 
 
 def test_plr_updates_scores_and_staleness_per_episode_and_builds_the_replay_mixture():
-    spec = MiniGridLevelSpec(name="small", size=5)
+    spec = MiniGridLevelSpec(name="small", layout="two_rooms", size=5, locked_doors=1)
     target = TargetEnv()
     settings = PLRSettings(num_levels=4, replay_prob=0.5, beta=0.5, rho=0.1, score_alpha=1.0)
     plr = PrioritizedLevelReplay(FAMILY, TASK, settings, target_ratio=0.25, seed=0, sources=[spec, target])
@@ -142,13 +142,18 @@ def test_episodes_map_to_levels_whatever_the_target_ratio(ratio, offset):
 def test_plr_levels_come_from_a_fixed_family_that_includes_the_target():
     a, b = PrioritizedLevelReplay(FAMILY, TASK, seed=3), PrioritizedLevelReplay(FAMILY, TASK, seed=3)
     sources = a.sources
-    sizes = {s.size for s in sources if isinstance(s, MiniGridLevelSpec)}
-    assert sizes == set(range(5, 9)) and isinstance(sources[-1], TargetEnv)
+    specs = [s for s in sources if isinstance(s, MiniGridLevelSpec)]
+    assert {s.size for s in specs} == set(range(5, 9)) and isinstance(sources[-1], TargetEnv)
+    assert {s.layout for s in specs} == {"two_rooms"} and {s.locked_doors for s in specs} == {0, 1}
     assert a.levels == b.levels and len(set(a.levels)) == 200
     assert {src for src, _ in a.levels} == set(range(len(sources)))
-    # a target the family cannot express: PLR replays the target's own seeds only, never look-alike levels
+    # another target: PLR's generators are its own kind of level (lava crossings), never DoorKey rooms
     lava = family_for("MiniGrid-LavaCrossingS9N2-v0")
-    only = PrioritizedLevelReplay(lava, lava.task(), PLRSettings(num_levels=5))
+    crossing = PrioritizedLevelReplay(lava, lava.task(), PLRSettings(num_levels=5)).sources
+    assert all(s.lava_strips >= 1 and s.layout == "room" for s in crossing[:-1]) and len(crossing) > 3
+    # a target outside the language: PLR replays the target's own seeds only, never look-alike levels
+    memory = family_for("MiniGrid-MemoryS7-v0")
+    only = PrioritizedLevelReplay(memory, memory.task(), PLRSettings(num_levels=5))
     assert [s.family for s in only.sources] == ["target"]
 
 
@@ -179,16 +184,17 @@ def test_learning_progress_probabilities_and_updates():
 
 def test_difficulty_ladder_and_dr_draws_are_valid_members_of_the_family():
     ladder = FAMILY.ladder()
-    assert ladder[-1].size == 8 and ladder[-1].door_locked and ladder[0].size == 5
+    assert ladder[-1].used() == FAMILY.target_spec().used() and ladder[0].size == 5
+    assert ladder[0].locked_doors == 0 and all(s.layout == "two_rooms" for s in ladder)
     assert all(FAMILY.solvable(spec, range(2))[0] for spec in ladder)
 
-    ranges = FAMILY.values()
     dr = DomainRandomization(FAMILY, TASK, target_ratio=0.25, seed=1)
     specs, artifacts = dr.sample(cycle=0)
     assert len(specs) == dr.settings.levels_per_cycle
-    for spec in specs:
-        assert spec.size in ranges["sizes"] and spec.lava in ranges["lava"] and spec.goal in ranges["goals"]
-        assert spec.distractors in ranges["distractors"]
+    for spec in specs:  # around the target: its layout and objective, sizes and locks up to the target's
+        assert spec.layout == "two_rooms" and spec.objective == "goal"
+        assert 5 <= spec.size <= 8 and spec.locked_doors in (0, 1)
+    assert len({s.size for s in specs} | {s.locked_doors for s in specs}) > 2
     assert sum(v.accepted for v in artifacts.verdicts) == len(specs)  # each accepted draw was verified
     assert specs == DomainRandomization(FAMILY, TASK, target_ratio=0.25, seed=1).sample(cycle=0)[0]  # resumable
     assert specs != dr.sample(cycle=1)[0]
@@ -196,12 +202,24 @@ def test_difficulty_ladder_and_dr_draws_are_valid_members_of_the_family():
     assert mixture.entries[0].source.family == "target" and mixture.probabilities()[0] == pytest.approx(0.25)
 
 
+@pytest.mark.parametrize("target", ["MiniGrid-KeyCorridorS3R3-v0", "MiniGrid-MultiRoom-N4-S5-v1",
+                                    "MiniGrid-PutNear-6x6-N2-v0"])
+def test_classic_curricula_stay_on_the_targets_kind_of_level(target):
+    family = family_for(target)
+    spec = family.target_spec()
+    rng = np.random.default_rng(0)
+    for level in [*family.ladder(), *family.plr_sources(), *(family.random_spec(rng, "dr") for _ in range(5))]:
+        assert (level.layout, level.objective) == (spec.layout, spec.objective)
+        assert family.solvable(level, range(2))[0], level
+    assert family.ladder()[-1].used() == spec.used()
+
+
 @pytest.mark.parametrize(
     ("target", "curriculum", "why"),
     [
         ("CartPole-v1", "dr", "domain randomisation on CartPole-v1 needs --param ranges"),
-        ("MiniGrid-LavaCrossingS11N5-v0", "llm", "cannot express: 34 lava cells"),
-        ("MiniGrid-KeyCorridorS3R3-v0", "lp", "the mission 'pick up the purple ball'"),
+        ("MiniGrid-Dynamic-Obstacles-8x8-v0", "llm", "cannot express: its balls move every step"),
+        ("MiniGrid-MemoryS7-v0", "lp", "cannot express: the object to reach is the one shown at the start"),
     ],
 )
 def test_generating_curricula_refuse_targets_the_family_cannot_serve(tmp_path, target, curriculum, why):
@@ -341,7 +359,8 @@ def test_archive_mode_tells_the_llm_which_levels_are_mastered():
     family = family_for("MiniGrid-DoorKey-16x16-v0")
     _structure = family.structure
     task = family.task()
-    small, mid = MiniGridLevelSpec(name="small", size=5), MiniGridLevelSpec(name="mid", size=8, goal="far")
+    small = MiniGridLevelSpec(name="small", layout="two_rooms", size=5, locked_doors=1)
+    mid = MiniGridLevelSpec(name="mid", layout="two_rooms", size=8, locked_doors=1)
     archive = [
         {"digest": _structure(small), "spec": small.model_dump(mode="json"), "success": 0.97},
         {"digest": _structure(mid), "spec": mid.model_dump(mode="json"), "success": 0.4},

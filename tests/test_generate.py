@@ -63,6 +63,34 @@ def test_generate_minigrid_writes_specs_renders_and_index(tmp_path):
     assert "LLM:" in result.output and "completion tokens" in result.output and "wall time" in result.output
 
 
+def test_generate_lists_the_requests_constraints_and_checks_them_on_sampled_levels(tmp_path):
+    """The issue's example, recorded from the default model: lava and no doors, checked on the built levels."""
+    import gymnasium as gym
+
+    result = _generate("generate_lava", tmp_path)
+    assert result.exit_code == 0, result.output
+    index = _check_output(tmp_path, "minigrid")
+    asked = {c["quantity"]: c for c in index["constraints"]}
+    assert asked and all(c["words"].lower() in index["request"].lower() or c["words"] for c in asked.values())
+    assert index["llm_calls"][0]["template"] == "constraints.j2"
+    output = " ".join(result.output.split())
+    assert "constraints (checked on sampled levels):" in output and "met" in output
+    for entry in index["accepted"]:
+        assert entry["constraints_met"] and {c["quantity"] for c in entry["constraints"]} == set(asked)
+        # what the index says was measured is what the level holds: count it again in the grid
+        env = gym.make("gymsmith/MiniGridGen-v0", spec=entry["spec"])
+        for seed, row in enumerate(zip(*(c["measured"] for c in entry["constraints"]), strict=True)):
+            env.reset(seed=seed)
+            cells = [c.type for c in env.unwrapped.grid.grid if c is not None]
+            counted = {"doors": cells.count("door"), "keys": cells.count("key"), "lava_cells": cells.count("lava")}
+            for constraint, value in zip(entry["constraints"], row, strict=True):
+                if constraint["quantity"] in counted:
+                    assert counted[constraint["quantity"]] == value
+        env.close()
+    for rejected in index["rejected"]:
+        assert rejected["reason"].startswith("[")
+
+
 def test_identical_rerun_is_answered_from_the_cache_with_zero_llm_calls(tmp_path):
     first = _generate("generate_minigrid", tmp_path / "a")
     assert first.exit_code == 0, first.output
@@ -130,10 +158,27 @@ def test_bad_arguments_fail_with_a_message(tmp_path):
     assert miss.exit_code == 2 and "CassetteMiss" in miss.output and isinstance(miss.exception, SystemExit)
 
 
+def test_show_renders_a_spec_beside_the_registered_env(tmp_path):
+    spec = tmp_path / "crossing.json"
+    spec.write_text(json.dumps({"family": "minigrid", "name": "crossing", "layout": "room", "size": 9,
+                                "lava_strips": 2, "start": "corner"}))
+    result = runner.invoke(app, ["show", str(spec), "--beside", "MiniGrid-LavaCrossingS9N2-v0"])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "crossing.png") as image:
+        assert image.size == (144 + 16 + 144, 144)  # two 9x9 grids at 16 px a cell, a 16 px gap
+    # without a spec: the level language's own spec of the env (its reach), beside the env
+    out = tmp_path / "kc.png"
+    reach = runner.invoke(app, ["show", "--beside", "MiniGrid-KeyCorridorS3R3-v0", "--out", str(out)])
+    assert reach.exit_code == 0 and out.exists() and '"layout": "corridor"' in " ".join(reach.output.split())
+    outside = runner.invoke(app, ["show", "--beside", "MiniGrid-MemoryS7-v0", "--out", str(out)])
+    assert outside.exit_code == 2 and "outside the MiniGrid level language" in " ".join(outside.output.split())
+    assert runner.invoke(app, ["show"]).exit_code == 2
+
+
 @pytest.mark.parametrize(
     "spec, pngs",
     [
-        ({"family": "minigrid", "name": "lava", "size": 6, "lava": 2}, ["lava.png"]),
+        ({"family": "minigrid", "name": "lava", "size": 6, "scattered_lava": 2}, ["lava.png"]),
         ({"family": "crafter", "name": "small", "area": 32, "peaceful": True}, ["small_local.png", "small_map.png"]),
         ({"family": "gym", "name": "room", "env_id": "MiniGrid-Empty-5x5-v0", "kwargs": {"size": 7}}, ["room.png"]),
     ],

@@ -78,18 +78,14 @@ def test_invalid_answer_is_repaired_once_then_rejected_with_reason():
 
 
 def test_parse_keeps_valid_items_and_explains_invalid_ones():
+    level = {"name": "a", "layout": "two_rooms", "size": 5, "locked_doors": 1, "objective": {"type": "goal"}}
     text = json.dumps({"rationale": "r", "levels": [
-        {"name": "a", "size": 5, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
-         "goal": "near"},
-        {"name": "b", "size": 5, "wall": False, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
-         "goal": "near"},
-        {"name": "c", "size": 99, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
-         "goal": "near"},
+        level, {**level, "name": "b", "layout": "room"}, {**level, "name": "c", "size": 99},
     ]})
     result = parse_answer(text, FAMILY, TASK, k=3)
     assert [s.name for s in result.specs] == ["a"]
     reasons = [r.reason for r in result.rejected]
-    assert "needs wall=true" in reasons[0] and "size" in reasons[1]
+    assert 'layout "room" has at most 0 locked doors' in reasons[0] and "size" in reasons[1]
     assert parse_answer("Sure! ```json\n" + text + "\n```", FAMILY, TASK, k=3).specs[0].name == "a"
 
 

@@ -23,8 +23,9 @@ from gymsmith.generator.verifier import verify_env_config
 from gymsmith.schemas import Goal, TaskSpec
 from gymsmith.templates import render
 
-LEVEL = {"name": "a", "size": 5, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
-         "goal": "near"}
+LEVEL = {"name": "a", "layout": "two_rooms", "size": 5, "connect": "closed", "locked_doors": 1,
+         "door_color": "yellow", "key_in_box": False, "blocked": False, "scattered_lava": 0, "balls": 0, "boxes": 0,
+         "keys": 0, "place": "far", "start": "first_room", "objective": {"type": "goal"}}
 
 
 def task(fam, request="x"):
@@ -125,25 +126,59 @@ def test_family_setup_errors_say_what_to_type():
 # -------------------------------------------------------------------------------- MiniGrid & Crafter
 
 
-def test_minigrid_curriculum_schema_is_unchanged_without_goals():
-    """The LLM curriculum's recorded cassette keys include this schema: goals must not leak into it."""
+def test_minigrid_schema_has_one_shape_per_layout_and_objective():
+    """The grammar cannot write a field a layout ignores, nor an objective field its type does not have."""
     fam = family_for("MiniGrid-DoorKey-8x8-v0")
     schema = fam.schema(fam.task(), 3, goals=0)
-    assert list(schema["properties"]) == ["rationale", "levels"]
-    assert schema["properties"]["levels"]["items"]["properties"]["size"] == {"enum": [5, 6, 7, 8]}
+    assert list(schema["properties"]) == ["rationale", "levels"]  # no goals in the curriculum's answers
+    shapes = {s["properties"]["layout"]["enum"][0]: s for s in schema["properties"]["levels"]["items"]["anyOf"]}
+    assert set(shapes) == {"room", "two_rooms", "chain", "grid", "corridor"}
+    room, two = shapes["room"]["properties"], shapes["two_rooms"]["properties"]
+    assert "lava_strips" in room and "locked_doors" not in room and "lava_strips" not in two
+    assert two["locked_doors"] == {"enum": [0, 1, 2, 3]} and two["key_in_box"] == {"type": "boolean"}
+    assert shapes["room"]["required"] == list(room)
+    objectives = {o["properties"]["type"]["enum"][0]: o for o in room["objective"]["anyOf"]}
+    assert list(objectives["goal"]["properties"]) == ["type"]
+    assert list(objectives["put_near"]["properties"]) == ["type", "target", "color", "near"]
+    assert "door" not in objectives["pickup"]["properties"]["target"]["enum"]
+    assert "door" in objectives["goto"]["properties"]["target"]["enum"]
     with_goals = fam.schema(fam.task(), 3, goals=2)
     assert with_goals["required"] == ["rationale", "levels", "goals"]
 
 
+def test_minigrid_items_round_trip_and_bad_ones_are_rejected_with_reasons():
+    fam = make_family("minigrid")
+    spec = fam.build(LEVEL)
+    assert (spec.layout, spec.locked_doors, spec.objective) == ("two_rooms", 1, "goal")
+    assert fam.build(spec.to_item()) == spec and spec.brief() == spec.to_item()
+    pickup = fam.build({"name": "p", "layout": "room", "size": 6,
+                        "objective": {"type": "pickup", "target": "ball", "color": "blue"}})
+    assert (pickup.target, pickup.target_color) == ("ball", "blue")
+    chain = fam.build({"name": "c", "layout": "chain", "rooms": 4, "room_size": 5, "objective": {"type": "goal"}})
+    assert chain.size == 25  # MultiRoom's grid
+    text = json.dumps({"rationale": "", "levels": [
+        {**LEVEL, "locked_doors": 2}, {**LEVEL, "name": "b", "key_in_box": True, "locked_doors": 0},
+        {**LEVEL, "name": "c", "objective": {"type": "pickup", "target": "door"}},
+        {**LEVEL, "name": "d", "objective": {"type": "goal", "when": "now"}}]})
+    result = parse_answer(text, fam, task(fam), k=4)
+    reasons = [r.reason for r in result.rejected]
+    assert not result.specs and len(reasons) == 4, reasons
+    assert 'layout "two_rooms" has at most 1 locked door' in reasons[0]
+    assert "key_in_box and blocked need locked_doors >= 1" in reasons[1]
+    assert "a door cannot be carried" in reasons[2] and "objective: unknown fields when" in reasons[3]
+
+
 def test_minigrid_params_narrow_the_enums_and_are_rechecked():
-    fam = make_family("minigrid", ["size=6..7", "lava=1|2", "wall=true"])
-    schema = fam.schema(task(fam), 2, goals=0)["properties"]["levels"]["items"]["properties"]
-    assert schema["size"] == {"enum": [6, 7]} and schema["lava"] == {"enum": [1, 2]}
-    assert schema["wall"] == {"enum": [True]}
+    fam = make_family("minigrid", ["size=6..7", "scattered_lava=1|2", "layout=two_rooms"])
+    shapes = fam.schema(task(fam), 2, goals=0)["properties"]["levels"]["items"]["anyOf"]
+    assert len(shapes) == 1 and shapes[0]["properties"]["layout"] == {"enum": ["two_rooms"]}
+    level = shapes[0]["properties"]
+    assert level["size"] == {"enum": [6, 7]} and level["scattered_lava"] == {"enum": [1, 2]}
     prompt = render(fam.template, None, **fam.context(task(fam), 2, None, "x", 0))
-    assert "one of 6, 7 " in prompt and "wall must be true in every level" in prompt
-    text = json.dumps({"rationale": "", "levels": [{**LEVEL, "size": 6, "lava": 1},
-                                                    {**LEVEL, "name": "b", "size": 8, "lava": 1}]})
+    assert '"size" (side of the grid including walls, 6 to 7)' in prompt
+    assert 'layout must be "two_rooms" in every level' in prompt
+    text = json.dumps({"rationale": "", "levels": [{**LEVEL, "size": 6, "scattered_lava": 1},
+                                                    {**LEVEL, "name": "b", "size": 8, "scattered_lava": 1}]})
     result = parse_answer(text, fam, task(fam), k=2)
     assert [s.name for s in result.specs] == ["a"]
     assert "size: 8 is not one of 6, 7" in result.rejected[0].reason
@@ -202,7 +237,7 @@ def test_goal_helpers_score_episodes_from_event_sets():
         "picked_up_key", "opened_door", "reached_goal"]
     assert make_family("minigrid").events == family_for("MiniGrid-DoorKey-8x8-v0").events == MINIGRID_EVENTS
     assert "collect_diamond" in family_for("crafter").events and family_for("Pendulum-v1").events == ()
-    env = make_env(MiniGridLevelSpec(size=5, wall=False, door_locked=False, key=True, max_steps=40))
+    env = make_env(MiniGridLevelSpec(size=5, keys=1, max_steps=40))
     try:
         events = episode_events(env, episodes=3, seed=1)
     finally:
@@ -215,7 +250,7 @@ def test_goal_helpers_score_episodes_from_event_sets():
 
 def test_repair_round_shows_the_validation_error_and_uses_the_fixed_answer():
     """A test double stands in for the model here; the recorded-model repair path is in test_generate."""
-    bad = json.dumps({"rationale": "r", "levels": [{**LEVEL, "wall": False}],
+    bad = json.dumps({"rationale": "r", "levels": [{**LEVEL, "layout": "room"}],
                       "goals": [{"name": "g", "description": "", "events": ["reached_goal"]}]})
     good = json.dumps({"rationale": "r", "levels": [LEVEL],
                        "goals": [{"name": "g", "description": "", "events": ["reached_goal"]}]})
@@ -243,7 +278,7 @@ def test_prompt_examples_live_in_prompts_and_are_valid_specs():
 
     data = examples()
     for level in data["minigrid"]["levels"]:
-        assert verify_env_config(MiniGridLevelSpec(**level)).accepted
+        assert verify_env_config(make_family("minigrid").build(level)).accepted
     for world in data["crafter"]["worlds"]:
         CrafterWorldSpec(**world)
     for goal in data["minigrid_goals"] + data["crafter_goals"]:

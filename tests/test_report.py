@@ -41,7 +41,7 @@ def _record(cycle: int, mixture: EnvMixture, success: float, llm: bool) -> Cycle
     if llm:
         rec.llm_calls = [LLMCall(backend="replay", model="qwen", template="env_proposal", prompt_hash="abc",
                                  prompt_tokens=900 + cycle, completion_tokens=200, latency_s=1.5)]
-        bad = MiniGridLevelSpec(name="lava-wall", size=5, lava=3)
+        bad = MiniGridLevelSpec(name="lava-wall", size=5, scattered_lava=3)
         rec.verdicts = [
             Verdict(subject="minigrid:tiny", accepted=True),
             Verdict(subject="minigrid:lava-wall", accepted=False, rejections=[Rejection(
@@ -54,7 +54,7 @@ def _record(cycle: int, mixture: EnvMixture, success: float, llm: bool) -> Cycle
 
 def _store(tmp_path) -> tuple[RunStore, str, str]:
     store = RunStore(tmp_path / "gymsmith.sqlite")
-    spec = MiniGridLevelSpec(name="tiny", size=5, goal="near")
+    spec = MiniGridLevelSpec(name="tiny", layout="two_rooms", size=5, locked_doors=1)
     llm_mix = EnvMixture(entries=[
         MixtureEntry(source=TargetEnv(env_id=TARGET), weight=0.25),
         MixtureEntry(source=spec, weight=0.5),

@@ -28,7 +28,7 @@ from gymsmith.schemas import (
     "model",
     [
         TaskSpec(),
-        MiniGridLevelSpec(size=6, lava=2, goal="near"),
+        MiniGridLevelSpec(size=6, scattered_lava=2, place="random"),
         CrafterWorldSpec(biome="mountain", coal="very_common", inventory={"wood": 3, "wood_pickaxe": 1}),
         GymKwargsSpec(env_id="MiniGrid-Empty-v0", kwargs={"size": 6}),
         EnvMixture(
@@ -66,17 +66,17 @@ def test_task_fields_left_open_are_derived_from_the_target_and_given_ones_win():
     fam = family_for("MiniGrid-LavaCrossingS9N1-v0")
     derived = fam.task(TaskSpec(target_env="MiniGrid-LavaCrossingS9N1-v0"))
     assert derived.description == "avoid the lava and get to the green goal square"
-    assert derived.skills == ["reached_goal"]
+    assert derived.skills == ["crossed_1", "reached_goal"]
     mine = fam.task(TaskSpec(target_env="MiniGrid-LavaCrossingS9N1-v0", description="cross it", skills=[]))
     assert (mine.description, mine.skills) == ("cross it", [])
     assert CandidateSpec(name="c").skills is None  # measured as the target's family derives them
 
 
 def test_minigrid_spec_rejects_inconsistent_structure():
-    with pytest.raises(ValidationError, match="needs wall=true"):
-        MiniGridLevelSpec(wall=False, door_locked=True)
-    with pytest.raises(ValidationError, match="needs key=true"):
-        MiniGridLevelSpec(key=False, door_locked=True)
+    with pytest.raises(ValidationError, match='layout "room" has at most 0 locked doors'):
+        MiniGridLevelSpec(layout="room", locked_doors=1)
+    with pytest.raises(ValidationError, match="need locked_doors >= 1"):
+        MiniGridLevelSpec(layout="two_rooms", key_in_box=True)
     with pytest.raises(ValidationError):
         MiniGridLevelSpec(size=40)
     with pytest.raises(ValidationError):

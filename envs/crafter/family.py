@@ -26,6 +26,7 @@ from gymsmith.envs.family import FAMILIES, CatalogueTerm, Family, Policy, Target
 from gymsmith.envs.params import (
     NAME_LEN,
     InvalidItem,
+    ParamRange,
     answer_schema,
     check_members,
     example_goals,
@@ -34,7 +35,7 @@ from gymsmith.envs.params import (
     validation_reasons,
 )
 from gymsmith.envs.prompt_data import examples
-from gymsmith.schemas import ComposeTerm, EnvSpec, Feedback, TaskSpec
+from gymsmith.schemas import ComposeTerm, Constraint, EnvSpec, Feedback, TaskSpec
 
 #: Names a user may give for the Crafter target (case-insensitive) → whether the env reward is on.
 CRAFTER_TARGETS: dict[str, bool] = {
@@ -155,6 +156,10 @@ class CrafterFamily(Family):
         summary = {"area": 64, "length": 10000, "reward": reward, "achievements": len(CRAFTER_ACHIEVEMENTS)}
         return TargetInfo(self.target_env, examples()["crafter_task"], CRAFTER_ACHIEVEMENTS, summary)
 
+    def target_spec(self) -> EnvSpec:
+        """The original Crafter: every knob at its default (the generator then reproduces Crafter's world)."""
+        return CrafterWorldSpec(name="original")
+
     # -- envs
 
     def make_target(self, render_mode: str | None = None) -> gym.Env:
@@ -193,6 +198,16 @@ class CrafterFamily(Family):
     @classmethod
     def measure(cls, spec: EnvSpec, seed: int) -> dict[str, Any]:
         return world_measure.measure(spec, seed)  # type: ignore[arg-type]
+
+    def narrow(self, constraints: Sequence[Constraint]) -> CrafterFamily:
+        """This family with the knob values that cannot meet ``constraints`` removed, as ``--param`` would."""
+        fixed = dict(self.restricted)
+        for field, allowed in world_measure.narrowing(constraints).items():
+            left = [v for v in self._allowed[field] if v in allowed]
+            if left:
+                fixed[field] = left
+        params = [ParamRange(name=f, kind="choice", choices=tuple(v)) for f, v in fixed.items()]
+        return type(self)(self.target_env, params)
 
     # -- ranges
 

@@ -10,6 +10,7 @@ and despawns them as the agent moves; the starting inventory is read from the pl
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from crafter import constants
 
 from gymsmith.envs.crafter.gym_env import CrafterGenEnv, world_census
 from gymsmith.envs.crafter.spec import CrafterWorldSpec
+from gymsmith.schemas import Constraint
 
 #: Materials compared with the original world (census names), and creatures seen in the rollout.
 MATERIALS = ("tree", "coal", "iron", "diamond", "water", "sand")
@@ -44,6 +46,7 @@ def _observe(spec: CrafterWorldSpec, seed: int) -> dict[str, Any]:
     try:
         env.reset(seed=seed)
         inner = env.crafter_env
+        inventory = dict(inner._player.inventory)  # before the rollout spends any of it
         area = int(inner._world.area[0])
         census = world_census(env)
         counts: dict[str, Any] = {m: census.get(m, 0) / area**2 for m in MATERIALS}
@@ -60,7 +63,7 @@ def _observe(spec: CrafterWorldSpec, seed: int) -> dict[str, Any]:
         counts["zombies"] = seen["Zombie"] / area**2
         counts["hostiles"] = seen["Zombie"] + seen["Skeleton"]
         counts["area"] = area
-        counts["inventory"] = dict(inner._player.inventory)
+        counts["inventory"] = inventory
         return counts
     finally:
         env.close()
@@ -89,4 +92,31 @@ def measure(spec: CrafterWorldSpec, seed: int) -> dict[str, Any]:
         out[name] = _relative(world[name], original[name])
     for item, count in world["inventory"].items():
         out[f"start_{item}"] = int(count)
+    return out
+
+
+def narrowing(constraints: Sequence[Constraint]) -> dict[str, list[Any]]:
+    """Knob -> the values that can meet ``constraints`` (only knobs some constraint narrows)."""
+    more, less = ["common", "very_common"], ["very_rare", "rare"]
+    out: dict[str, list[Any]] = {}
+    for c in constraints:
+        q, value = c.quantity, str(c.value)
+        if q == "area":
+            out["area"] = [int(float(value))]
+        elif q == "hostiles":
+            out["peaceful"] = [True] if c.holds(0) and not c.holds(1) else [False]
+        elif q in ("tree", "coal", "iron", "diamond", "cows", "zombies"):
+            field = q
+            if value == "more":
+                out[field] = more
+                if q == "zombies":
+                    out["peaceful"] = [False]
+            elif value in ("less", "none"):
+                out[field] = less
+                if q == "zombies" and value == "none":
+                    out["peaceful"] = [True]
+        elif q in ("water", "sand") and value == "more":
+            out["biome"] = ["beaches"]
+        elif q == "water" and value in ("less", "none"):
+            out["biome"] = ["mountain", "grassland"]
     return out

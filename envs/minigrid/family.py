@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -19,14 +20,25 @@ from gymsmith.envs.minigrid import vocab
 from gymsmith.envs.minigrid.census import QUANTITIES, census
 from gymsmith.envs.minigrid.expert import expert_policy
 from gymsmith.envs.minigrid.levels import MiniGridGenEnv, check_spec, make_generated, render_level
+from gymsmith.envs.minigrid.narrow import narrowing
 from gymsmith.envs.minigrid.ranges import around, ladder, variants
 from gymsmith.envs.minigrid.reach import reach
-from gymsmith.envs.minigrid.spec import COLORS, LAYOUTS, OBJECTIVES, MiniGridLevelSpec
+from gymsmith.envs.minigrid.spec import (
+    COLORS,
+    COMMON_FIELDS,
+    LAYOUT_FIELDS,
+    LAYOUTS,
+    OBJECTIVE_FIELDS,
+    OBJECTIVES,
+    MiniGridLevelSpec,
+    from_item,
+)
 from gymsmith.envs.minigrid.wrappers import MINIGRID_EVENTS, MINIGRID_FEATURES, wrap_minigrid
 from gymsmith.envs.params import (
     NAME_LEN,
     FamilyError,
     InvalidItem,
+    ParamRange,
     answer_schema,
     check_members,
     example_goals,
@@ -35,9 +47,9 @@ from gymsmith.envs.params import (
     validation_reasons,
 )
 from gymsmith.envs.prompt_data import examples
-from gymsmith.schemas import DEFAULT_TARGET, ComposeTerm, EnvSpec, Feedback, TaskSpec
+from gymsmith.schemas import DEFAULT_TARGET, ComposeTerm, Constraint, EnvSpec, Feedback, TaskSpec
 
-#: Spec field -> the values the LLM's grammar offers (small integer ranges as enums; pydantic re-checks).
+#: Item field -> the values the LLM's grammar offers (small integer ranges as enums; pydantic re-checks).
 #: ``--param`` may narrow any of them.
 LEVEL_VALUES: dict[str, list[Any]] = {
     "layout": list(LAYOUTS),
@@ -47,30 +59,24 @@ LEVEL_VALUES: dict[str, list[Any]] = {
     "cols": [1, 2, 3],
     "room_size": list(range(3, 11)),
     "connect": ["gap", "open", "closed"],
-    "locked": [0, 1, 2, 3],
+    "locked_doors": [0, 1, 2, 3],
     "door_color": ["random", *COLORS],
     "key_in_box": [False, True],
     "blocked": [False, True],
+    "lava_strips": list(range(0, 9)),
+    "wall_strips": list(range(0, 9)),
     "wall_doors": [0, 1, 2, 3, 4],
-    "crossing": ["none", "lava", "wall"],
-    "strips": list(range(0, 9)),
-    "lava": [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20],
+    "scattered_lava": [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20],
     "balls": list(range(0, 7)),
     "boxes": list(range(0, 7)),
     "keys": [0, 1, 2, 3],
+    "place": ["far", "random"],
+    "start": ["corner", "first_room", "anywhere"],
     "objective": list(OBJECTIVES),
     "target": ["ball", "box", "key", "door", "any"],
     "target_color": ["random", *COLORS],
     "near": ["ball", "box", "key", "any"],
-    "strict": [False, True],
-    "place": ["far", "random"],
-    "start": ["corner", "first_room", "anywhere"],
-    "max_steps": [0, 100, 200, 500, 1000],
 }
-#: The answer's field order: layout first, then what the layout uses, then obstacles, objects, the objective.
-LEVEL_FIELDS: tuple[str, ...] = ("name", *LEVEL_VALUES)
-#: What the answer must always state; every other field falls back to its documented default.
-REQUIRED = ("name", "layout", "objective")
 
 
 def is_minigrid_id(env_id: str) -> bool:
@@ -241,6 +247,17 @@ class MiniGridFamily(Family):
 
     # -- ranges around the target's structure (shared by the LLM's grammar and the classic curricula)
 
+    def narrow(self, constraints: Sequence[Constraint]) -> MiniGridFamily:
+        """This family with the field values that cannot meet ``constraints`` removed (see `narrow.py`), as if
+        the user had given them as ``--param``; a constraint that would leave a field empty narrows nothing."""
+        current = self.values()
+        fixed = dict(self._fixed)
+        for field, allowed in narrowing(constraints, current).items():
+            if allowed:
+                fixed[field] = allowed
+        params = [ParamRange(name=f, kind="choice", choices=tuple(v)) for f, v in fixed.items()]
+        return type(self)(self.target_env, params)
+
     def values(self) -> dict[str, Any]:
         """Field -> allowed values, after ``--param`` narrowing, plus what the templates print about sizes."""
         size = self.target_size()
@@ -288,26 +305,40 @@ class MiniGridFamily(Family):
     # -- LLM
 
     def schema(self, task: TaskSpec, k: int, goals: int) -> dict[str, Any]:
+        """One object shape per layout (``anyOf``) holding only the fields that layout uses, and one objective
+        shape per objective type: the grammar cannot write a field a level would ignore."""
         v = self.values()
-        properties: dict[str, Any] = {"name": {"type": "string", "maxLength": NAME_LEN}}
-        for field in LEVEL_FIELDS[1:]:
+
+        def enum(field: str) -> dict[str, Any]:
             allowed = v[field]
-            properties[field] = {"type": "boolean"} if allowed == [False, True] else {"enum": allowed}
-        level = {
-            "type": "object",
-            "properties": properties,
-            "required": list(REQUIRED),
-            "additionalProperties": False,
-        }
-        return answer_schema(self.items_key, level, k, self.events, goals)
+            return {"type": "boolean"} if allowed == [False, True] else {"enum": allowed}
+
+        objectives = []
+        for kind in v["objective"]:
+            props: dict[str, Any] = {"type": {"enum": [kind]}}
+            for field in OBJECTIVE_FIELDS[kind]:
+                spec_field = {"color": "target_color"}.get(field, field)
+                allowed = v[spec_field]
+                if field == "target" and kind in ("pickup", "put_near"):
+                    allowed = [t for t in allowed if t != "door"]
+                props[field] = {"enum": allowed}
+            objectives.append({"type": "object", "properties": props, "required": list(props),
+                               "additionalProperties": False})
+        shapes = []
+        for layout in v["layout"]:
+            props = {"name": {"type": "string", "maxLength": NAME_LEN}, "layout": {"enum": [layout]}}
+            props.update({f: enum(f) for f in (*LAYOUT_FIELDS[layout], *COMMON_FIELDS)})
+            props["objective"] = {"anyOf": objectives}
+            shapes.append({"type": "object", "properties": props, "required": list(props),
+                           "additionalProperties": False})
+        return answer_schema(self.items_key, {"anyOf": shapes}, k, self.events, goals)
 
     def context(
         self, task: TaskSpec, k: int, feedback: Feedback | None, request: str | None, goals: int
     ) -> dict[str, Any]:
         example: dict[str, Any] = dict(examples()["minigrid"])
-        if not self.describe_target().missing:
-            # small models copy the example: show the easy end of the target's own kind of level
-            steps = self.ladder()
+        steps = self.ladder() if request is None and not self.describe_target().missing else []
+        if steps:  # small models copy the example: show the easy end of the target's own kind of level
             example["levels"] = [steps[0].brief(), steps[len(steps) // 2].brief()]
         example = {"rationale": example.pop("rationale"), **example}
         chosen = example_goals(self.events, goals, examples()["minigrid_goals"])
@@ -327,12 +358,27 @@ class MiniGridFamily(Family):
 
     def build(self, item: dict[str, Any]) -> EnvSpec:
         try:
-            spec = MiniGridLevelSpec(**{**item, "family": "minigrid"})
+            spec = MiniGridLevelSpec(**{**from_item(item), "family": "minigrid"})
         except ValidationError as exc:
             raise InvalidItem(validation_reasons(exc, self.noun)) from None
-        if self._fixed:
-            check_members(spec, self.allowed(), self.noun)
+        except ValueError as exc:  # not the documented shape (from_item names the field)
+            raise InvalidItem(str(exc)) from None
+        why = self.check(spec)
+        if why:
+            raise InvalidItem(why)
         return spec
+
+    def check(self, spec: EnvSpec) -> str:
+        """Narrowed fields are checked where the spec's layout and objective use them (a room has no
+        ``connect``, whatever its default says)."""
+        if not isinstance(spec, MiniGridLevelSpec):
+            return super().check(spec)
+        used = spec.used()
+        try:
+            check_members(spec, {k: v for k, v in self.allowed().items() if k in used}, self.noun)
+        except InvalidItem as exc:
+            return exc.reason
+        return ""
 
     # -- rewards
 

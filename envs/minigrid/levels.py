@@ -95,7 +95,7 @@ class MiniGridGenEnv(MiniGridEnv):
             far = max(dist.values())
             goal_room = self._choice([r for r, d in sorted(dist.items()) if d == far])
         else:
-            goal_room = self._choice([r for r, d in sorted(dist.items()) if d >= s.locked])
+            goal_room = self._choice([r for r, d in sorted(dist.items()) if d >= s.locked_doors])
         path = lay.path(lay.start, goal_room)
         groups = self._lock_groups(lay, path, goal_room)
         colors = list(COLORS)
@@ -105,7 +105,7 @@ class MiniGridGenEnv(MiniGridEnv):
             lock_colors[-1] = s.door_color  # the door nearest the objective takes the spec's colour (DoorKey)
         locked_at = {id(link): lock_colors[i] for i, group in enumerate(groups) for link in group}
         doors = self._links(lay, locked_at)
-        if s.crossing != "none":
+        if s.lava_strips or s.wall_strips:
             self._crossing(width, height)
         corner = (lay.rooms[lay.start].x + 1, lay.rooms[lay.start].y + 1)
         if s.start == "corner":
@@ -139,7 +139,7 @@ class MiniGridGenEnv(MiniGridEnv):
                 color = self._choice([c for c in COLORS if (kind, c) not in taken])
                 self._put(_OBJECTS[kind](color), self._choice(range(len(lay.rooms))),
                           apart=s.objective == "put_near")
-        for _ in range(s.lava):
+        for _ in range(s.scattered_lava):
             self._put(Lava(), self._choice(range(len(lay.rooms))))
         self._place_agent(lay, corner)
 
@@ -147,13 +147,14 @@ class MiniGridGenEnv(MiniGridEnv):
         """Locked links, in the order the agent meets them: the last ``locked`` links of the path to the
         objective; where rooms form cycles, every link into the objective's room (one lock, one key)."""
         s = self.level_spec
-        if not s.locked:
+        if not s.locked_doors:
             return []
-        if len(path) < s.locked:
-            raise _NoRoom(f"locked={s.locked} needs the objective {s.locked} rooms away; it is {len(path)}")
+        if len(path) < s.locked_doors:
+            raise _NoRoom(f"locked_doors={s.locked_doors} needs the objective {s.locked_doors} rooms away; it is "
+                          f"{len(path)}")
         if lay.has_cycle():
             return [[link for link in lay.links if goal_room in (link.a, link.b)]]
-        return [[link] for link in path[-s.locked:]]
+        return [[link] for link in path[-s.locked_doors:]]
 
     def _links(self, lay: layouts.Layout, locked_at: dict[int, str]) -> list[tuple[Cell, Door]]:
         s = self.level_spec
@@ -190,10 +191,10 @@ class MiniGridGenEnv(MiniGridEnv):
     def _crossing(self, width: int, height: int) -> None:
         """MiniGrid's crossing: strips on even rows/columns, one gap each where a right/down path crosses."""
         s = self.level_spec
-        obstacle = Lava if s.crossing == "lava" else Wall
+        obstacle = Lava if s.lava_strips else Wall
         rivers = [("v", i) for i in range(2, height - 2, 2)] + [("h", j) for j in range(2, width - 2, 2)]
         order = self.np_random.permutation(len(rivers))
-        chosen = [rivers[i] for i in order[: s.strips]]
+        chosen = [rivers[i] for i in order[: s.lava_strips + s.wall_strips]]
         rivers_v = sorted(p for d, p in chosen if d == "v")
         rivers_h = sorted(p for d, p in chosen if d == "h")
         for y in rivers_v:
@@ -311,11 +312,11 @@ class MiniGridGenEnv(MiniGridEnv):
         if s.objective != "goal":
             doors = sum(1 for o in self.grid.grid if o is not None and o.type == "door")
             return self.objective.mission(doors)
-        if s.crossing == "lava" or s.lava:
+        if s.lava_strips or s.scattered_lava:
             return "avoid the lava and get to the green goal square"
-        if s.crossing == "wall":
+        if s.wall_strips:
             return "find the opening and get to the green goal square"
-        if s.locked and s.layout == "two_rooms":
+        if s.locked_doors and s.layout == "two_rooms":
             return "use the key to open the door and then get to the goal"
         if s.layout == "chain":
             return "traverse the rooms to get to the goal"

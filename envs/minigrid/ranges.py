@@ -33,21 +33,23 @@ def _knobs(spec: MiniGridLevelSpec) -> dict[str, tuple[int, int]]:
     if spec.layout in ("grid", "corridor"):
         knobs["rows"] = (1 if spec.layout == "corridor" or spec.cols > 1 else 2, spec.rows)
         knobs["room_size"] = (min(5 if spec.layout == "grid" else 3, spec.room_size), spec.room_size)
-    if spec.crossing != "none":
-        knobs["strips"] = (1, spec.strips)
-    for name in ("lava", "balls", "boxes", "keys", "locked"):
+    for name in ("lava_strips", "wall_strips"):
+        if getattr(spec, name):
+            knobs[name] = (1, getattr(spec, name))
+    for name in ("scattered_lava", "balls", "boxes", "keys", "locked_doors"):
         knobs[name] = (0, getattr(spec, name))
     return {k: v for k, v in knobs.items() if v[0] <= v[1]}
 
 
 def _level(spec: MiniGridLevelSpec, values: dict[str, Any], name: str) -> MiniGridLevelSpec | None:
     values = dict(values)
-    if "strips" in values:
-        values["strips"] = max(1, min(values["strips"], max_strips(values.get("size", spec.size))))
-    if not values.get("locked", spec.locked):
+    for name in ("lava_strips", "wall_strips"):
+        if name in values:
+            values[name] = max(1, min(values[name], max_strips(values.get("size", spec.size))))
+    if not values.get("locked_doors", spec.locked_doors):
         values.update(key_in_box=False, blocked=False)
     if spec.layout == "chain":
-        values["locked"] = min(values.get("locked", spec.locked), values.get("rooms", spec.rooms) - 1)
+        values["locked_doors"] = min(values.get("locked_doors", spec.locked_doors), values.get("rooms", spec.rooms) - 1)
     try:
         return MiniGridLevelSpec.model_validate({**spec.model_dump(), **values, "name": name, "max_steps": 0})
     except ValidationError:

@@ -67,22 +67,23 @@ def _args(env_id: str) -> tuple[str, dict[str, Any]]:
 
 def _spec(name: str, a: dict[str, Any], env_id: str) -> tuple[MiniGridLevelSpec | None, str, dict[str, Any]]:
     """(spec, notes, Reach overrides) for one registered class, or (None, reason, {})."""
-    room = dict(layout="room", locked=0)
+    room: dict[str, Any] = dict(layout="room")
     if name == "EmptyEnv":
         start = "corner" if a.get("agent_start_pos") is not None else "anywhere"
         return MiniGridLevelSpec(name="empty", size=a["size"], start=start, max_steps=4 * a["size"] ** 2,
                                  **room), "", {}
     if name == "DoorKeyEnv":
-        return MiniGridLevelSpec(name="doorkey", layout="two_rooms", size=a["size"], locked=1, door_color="yellow"), \
-            "", {}
+        spec = MiniGridLevelSpec(name="doorkey", layout="two_rooms", size=a["size"], locked_doors=1,
+                                 door_color="yellow")
+        return spec, "", {}
     if name == "CrossingEnv":
         kind = "wall" if str(getattr(a["obstacle_type"], "__name__", a["obstacle_type"])).lower() == "wall" else \
             "lava"
-        spec = MiniGridLevelSpec(name=f"{kind}-crossing", size=a["size"], crossing=kind, strips=a["num_crossings"],
-                                 start="corner", max_steps=4 * a["size"] ** 2, **room)
+        spec = MiniGridLevelSpec(name=f"{kind}-crossing", size=a["size"], start="corner",
+                                 max_steps=4 * a["size"] ** 2, **{f"{kind}_strips": a["num_crossings"]}, **room)
         return spec, "", {}
     if name == "LavaGapEnv":
-        spec = MiniGridLevelSpec(name="lava-gap", size=a["size"], crossing="lava", strips=1, start="corner",
+        spec = MiniGridLevelSpec(name="lava-gap", size=a["size"], lava_strips=1, start="corner",
                                  max_steps=4 * a["size"] ** 2, **room)
         return spec, ("LavaGap's strip is always a column at any x; the language's strip is a row or a column on an "
                       "even line, as in LavaCrossing"), {}
@@ -90,11 +91,11 @@ def _spec(name: str, a: dict[str, Any], env_id: str) -> tuple[MiniGridLevelSpec 
         if a["minNumRooms"] != a["maxNumRooms"]:
             return None, "a random number of rooms per episode (the language's chains have a fixed count)", {}
         spec = MiniGridLevelSpec(name="multiroom", layout="chain", size=a["width"], rooms=a["maxNumRooms"],
-                                 room_size=a["maxRoomSize"], connect="closed", locked=0)
+                                 room_size=a["maxRoomSize"], connect="closed", locked_doors=0)
         return spec, "", {}
     if name == "KeyCorridorEnv":
         spec = MiniGridLevelSpec(name="key-corridor", layout="corridor", rows=a["num_rows"],
-                                 room_size=a["room_size"], connect="closed", locked=1, door_color="random",
+                                 room_size=a["room_size"], connect="closed", locked_doors=1,
                                  objective="pickup", target=a["obj_type"])
         notes = ("MiniGrid's connect_all adds redundant doors at random (more doors than side rooms in some "
                  "seeds); the language links each side room to the corridor once")
@@ -102,26 +103,28 @@ def _spec(name: str, a: dict[str, Any], env_id: str) -> tuple[MiniGridLevelSpec 
     if name in ("UnlockEnv", "UnlockPickupEnv", "BlockedUnlockPickupEnv"):
         objective = {"UnlockEnv": "open_door"}.get(name, "pickup")
         steps = 16 * 36 if name == "BlockedUnlockPickupEnv" else 8 * 36
-        spec = MiniGridLevelSpec(name=name[:-3].lower(), layout="grid", rows=1, cols=2, room_size=6, locked=1,
-                                 door_color="random", objective=objective, target="box",
+        spec = MiniGridLevelSpec(name=name[:-3].lower(), layout="grid", rows=1, cols=2, room_size=6,
+                                 locked_doors=1,
+                                 objective=objective, target="box",
                                  blocked=name == "BlockedUnlockPickupEnv", max_steps=steps)
         return spec, "", {}
     if name == "ObstructedMaze_1Dlhb":
-        spec = MiniGridLevelSpec(name="obstructed-maze-1d", layout="grid", rows=1, cols=2, room_size=6, locked=1,
-                                 door_color="random", key_in_box=a["key_in_box"], blocked=a["blocked"],
+        spec = MiniGridLevelSpec(name="obstructed-maze-1d", layout="grid", rows=1, cols=2, room_size=6,
+                                 locked_doors=1,
+                                 key_in_box=a["key_in_box"], blocked=a["blocked"],
                                  objective="pickup", target="ball", target_color="blue", max_steps=4 * 2 * 36)
         return spec, "", {}
     if name == "FourRoomsEnv":
         if a.get("agent_pos") is not None or a.get("goal_pos") is not None:
             return None, "a fixed agent or goal position (the language samples them)", {}
         spec = MiniGridLevelSpec(name="four-rooms", layout="grid", rows=2, cols=2, room_size=10, connect="gap",
-                                 locked=0, place="random", start="anywhere", max_steps=a["max_steps"])
+                                 locked_doors=0, place="random", start="anywhere", max_steps=a["max_steps"])
         return spec, "", {}
     if name == "LockedRoomEnv":
         if a["size"] != 19:
             return None, "a size other than 19", {}
         spec = MiniGridLevelSpec(name="locked-room", layout="corridor", rows=3, room_size=7, connect="closed",
-                                 locked=1, door_color="random", max_steps=10 * a["size"])
+                                 locked_doors=1, max_steps=10 * a["size"])
         notes = ("LockedRoom's side rooms are wider than its corridor and its key is never in the corridor; the "
                  "language's corridor is as wide as a room and the key may lie anywhere before the locked door")
         return spec, notes, {}

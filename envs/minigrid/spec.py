@@ -1,12 +1,15 @@
 """The MiniGrid level language: a distribution of levels, fixed structure, positions and colours sampled per seed.
 
 A level is a *layout* of rooms and their connections, what stands in the way (locked doors with their keys, keys
-hidden in boxes, balls blocking doors, lava or wall strips with one gap each, scattered lava, distractor objects)
-and an *objective* (reach the goal, pick up, go to, put near, open a door). The fields are flat and enum-like so
-that a 0.5B model under a JSON-schema grammar writes valid specs; every cross-field rule lives in the validator
-below with a message that says what to change, because that message is what the repair round shows the LLM.
-Defaults are neutral (one empty room, nothing locked, no objects, reach the goal), so a field left out never
-adds anything and a spec shows only what makes it what it is (`brief`).
+hidden in boxes, balls blocking doors, lava or wall strips with one gap each, scattered lava, extra objects) and
+an *objective* (reach the goal, pick up, go to, put near, open a door). Every cross-field rule lives in the
+validator with a message that says what to change, because that message is what the repair round shows the LLM.
+Defaults are neutral (one empty room, nothing locked, no objects, reach the goal), so a field left out never adds
+anything.
+
+The LLM writes levels in the *item* form (`to_item` / `from_item`): only the fields its layout uses, and the
+objective as one object (``{"type": "pickup", "target": "ball", "color": "blue"}``), so the grammar cannot even
+express most invalid combinations. Prompts show every level in that same form (`brief`).
 """
 
 from __future__ import annotations
@@ -21,9 +24,26 @@ COLORS: tuple[str, ...] = ("red", "green", "blue", "purple", "yellow", "grey")
 LAYOUTS: tuple[str, ...] = ("room", "two_rooms", "chain", "grid", "corridor")
 OBJECTIVES: tuple[str, ...] = ("goal", "pickup", "goto", "put_near", "open_door")
 OBJECT_TYPES: tuple[str, ...] = ("ball", "box", "key")
+#: Grid side MultiRoom lays its chains of rooms out in (and so the language's chains, in the item form).
+CHAIN_SIZE = 25
 
 Layout = Literal["room", "two_rooms", "chain", "grid", "corridor"]
 Color = Literal["random", "red", "green", "blue", "purple", "yellow", "grey"]
+
+#: The item form: fields each layout uses, then the fields every layout has, then the objective.
+LAYOUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "room": ("size", "lava_strips", "wall_strips", "wall_doors"),
+    "two_rooms": ("size", "connect", "locked_doors", "door_color", "key_in_box", "blocked"),
+    "chain": ("rooms", "room_size", "connect", "locked_doors", "door_color", "key_in_box", "blocked"),
+    "grid": ("rows", "cols", "room_size", "connect", "locked_doors", "door_color", "key_in_box", "blocked"),
+    "corridor": ("rows", "room_size", "connect", "locked_doors", "door_color", "key_in_box", "blocked"),
+}
+COMMON_FIELDS: tuple[str, ...] = ("scattered_lava", "balls", "boxes", "keys", "place", "start")
+#: Objective type -> the objective object's fields besides "type".
+OBJECTIVE_FIELDS: dict[str, tuple[str, ...]] = {
+    "goal": (), "pickup": ("target", "color"), "goto": ("target", "color"), "put_near": ("target", "color", "near"),
+    "open_door": (),
+}  # fmt: skip
 
 
 def max_strips(size: int) -> int:
@@ -47,15 +67,15 @@ class MiniGridLevelSpec(EnvSpec):
                            "largest room side")
     # -- connections and what blocks them
     connect: Literal["gap", "open", "closed"] = Field(default="closed", description="how rooms connect")
-    locked: int = Field(default=0, ge=0, le=3, description="locked doors on the way to the objective")
+    locked_doors: int = Field(default=0, ge=0, le=3, description="locked doors on the way to the objective")
     door_color: Color = "random"
     key_in_box: bool = Field(default=False, description="each key of a locked door is hidden in a box")
     blocked: bool = Field(default=False, description="a ball stands in front of each locked door")
     wall_doors: int = Field(default=0, ge=0, le=4, description="room: closed doors in the outer walls")
     # -- crossings and hazards (layout room)
-    crossing: Literal["none", "lava", "wall"] = "none"
-    strips: int = Field(default=0, ge=0, le=10, description="strips of the crossing, each with one gap")
-    lava: int = Field(default=0, ge=0, le=40, description="lava cells scattered at random")
+    lava_strips: int = Field(default=0, ge=0, le=10, description="room: rows/columns of lava with one gap each")
+    wall_strips: int = Field(default=0, ge=0, le=10, description="room: rows/columns of wall with one gap each")
+    scattered_lava: int = Field(default=0, ge=0, le=40, description="lava cells placed at random")
     # -- objects
     balls: int = Field(default=0, ge=0, le=8)
     boxes: int = Field(default=0, ge=0, le=8)
@@ -75,23 +95,23 @@ class MiniGridLevelSpec(EnvSpec):
     @classmethod
     def _legacy(cls, data: Any) -> Any:
         """Specs stored before the level language (one room, an optional wall with one door) still load."""
-        old = {"wall", "door_locked", "key", "distractors", "goal"}
-        if not isinstance(data, dict) or not old & set(data):
+        old = {"wall", "door_locked", "key", "distractors", "goal", "lava"}
+        if not isinstance(data, dict) or not old & set(data) or "layout" in data:
             return data
         data = dict(data)
         wall, locked = data.pop("wall", True), data.pop("door_locked", True)
         key, distractors = data.pop("key", True), int(data.pop("distractors", 0))
-        goal = data.pop("goal", "far")
-        data.update(layout="two_rooms" if wall else "room", locked=int(bool(locked)), door_color="yellow",
+        goal, lava = data.pop("goal", "far"), int(data.pop("lava", 0))
+        data.update(layout="two_rooms" if wall else "room", locked_doors=int(bool(locked)), door_color="yellow",
                     keys=int(bool(key) and not locked), balls=(distractors + 1) // 2, boxes=distractors // 2,
-                    place="random" if goal == "random" else "far")
+                    scattered_lava=lava, place="random" if goal == "random" else "far")
         if not wall:
-            data.update(locked=0, start="anywhere")
+            data.update(locked_doors=0, start="anywhere")
         return data
 
     @model_validator(mode="after")
     def _consistent(self) -> MiniGridLevelSpec:
-        problems = [p for p in self._problems() if p]
+        problems = self._problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -99,30 +119,33 @@ class MiniGridLevelSpec(EnvSpec):
     def _problems(self) -> list[str]:
         lay = self.layout
         out = []
-        if self.crossing != "none" and lay != "room":
-            out.append(f'crossing="{self.crossing}" needs layout="room" (strips cross one room)')
-        if (self.crossing == "none") != (self.strips == 0):
-            out.append("strips must be at least 1 with a crossing and 0 without (crossing=\"none\")")
-        if lay == "room" and self.strips > max_strips(self.size):
-            out.append(f"a size {self.size} room fits at most {max_strips(self.size)} strips")
+        strips = self.lava_strips + self.wall_strips
+        if strips and lay != "room":
+            out.append(f'lava_strips and wall_strips need layout "room" (strips cross one room), not "{lay}"')
+        if self.lava_strips and self.wall_strips:
+            out.append("a room has lava_strips or wall_strips, not both")
+        if lay == "room" and strips > max_strips(self.size):
+            out.append(f"a size {self.size} room fits at most {max_strips(self.size)} strips; make it bigger")
         most = {"room": 0, "chain": self.rooms - 1}.get(lay, 1)
-        if self.locked > most:
-            out.append(f'locked={self.locked}: layout="{lay}" has at most {most} locked door' + "s" * (most != 1)
-                       + (" (one room has no doors between rooms)" if lay == "room" else ""))
-        if (self.key_in_box or self.blocked) and self.locked == 0:
-            out.append("key_in_box and blocked need locked >= 1 (they hide the key of / block a locked door)")
+        if self.locked_doors > most:
+            out.append(f'locked_doors={self.locked_doors}: layout "{lay}" has at most {most} locked door'
+                       + "s" * (most != 1) + (" (one room has no doors between rooms)" if lay == "room" else ""))
+        if (self.key_in_box or self.blocked) and self.locked_doors == 0:
+            out.append("key_in_box and blocked need locked_doors >= 1 (they hide the key of, or block, a locked "
+                       "door)")
         if self.wall_doors and lay != "room":
-            out.append('wall_doors needs layout="room"')
+            out.append('wall_doors needs layout "room"')
         if lay == "chain" and self.room_size < 4:
             out.append("a chain's rooms are 4 to room_size cells wide: room_size must be at least 4")
         if lay == "grid" and self.rows * self.cols < 2:
             out.append("a grid needs at least 2 rooms (rows x cols)")
         if self.objective in ("pickup", "put_near") and self.target == "door":
-            out.append(f'objective="{self.objective}" needs target ball, box, key or any (a door cannot be carried)')
-        doors = lay != "room" and (self.connect != "gap" or self.locked > 0)
-        closed = lay != "room" and (self.connect == "closed" or self.locked > 0)
+            out.append(f'objective "{self.objective}" needs target ball, box, key or any (a door cannot be carried)')
+        doors = lay != "room" and (self.connect != "gap" or self.locked_doors > 0)
+        closed = lay != "room" and (self.connect == "closed" or self.locked_doors > 0)
         if self.objective == "open_door" and not (closed or self.wall_doors):
-            out.append('objective="open_door" needs a door to open: connect="closed", locked >= 1 or wall_doors')
+            out.append('objective "open_door" needs a door to open: two rooms or more with connect "closed" or '
+                       "locked_doors >= 1, or wall_doors")
         if self.objective == "goto" and self.target == "door" and not (doors or self.wall_doors):
             out.append('going to a door needs a door: two rooms or more with connect "open" or "closed", or '
                        "wall_doors")
@@ -153,43 +176,52 @@ class MiniGridLevelSpec(EnvSpec):
 
     def used(self) -> dict[str, Any]:
         """The fields this spec's layout and objective actually read (its structure; see `MiniGridFamily`)."""
-        data = self.model_dump(mode="json", exclude={"name"})
-        lay = self.layout
-        unused = set()
-        if lay != "chain":
-            unused.add("rooms")
-        if lay not in ("room", "two_rooms", "chain"):
-            unused.add("size")
-        if lay not in ("grid", "corridor"):
-            unused.add("rows")
-        if lay != "grid":
-            unused.add("cols")
-        if lay in ("room", "two_rooms"):
-            unused.add("room_size")
-        if lay == "room":
-            unused |= {"connect", "locked", "door_color", "key_in_box", "blocked"}
-        else:
-            unused |= {"wall_doors", "crossing", "strips"}
-        if self.locked == 0:
-            unused |= {"door_color", "key_in_box", "blocked"}
-        if self.objective == "goal":
-            unused |= {"target", "target_color", "near", "strict"}
-        elif self.objective == "open_door":
-            unused |= {"target", "near"}
-        elif self.objective != "put_near":
-            unused.add("near")
-        return {k: v for k, v in data.items() if k not in unused}
+        data = self.model_dump(mode="json", exclude={"name", "family"})
+        keep = {"layout", *LAYOUT_FIELDS[self.layout], *COMMON_FIELDS, "objective", "max_steps"}
+        if self.layout == "chain":
+            keep.add("size")
+        if self.locked_doors == 0:
+            keep -= {"door_color", "key_in_box", "blocked"}
+        if self.objective != "goal":
+            keep |= {"strict", *(_SPEC_NAME.get(f, f) for f in OBJECTIVE_FIELDS[self.objective])}
+        return {k: v for k, v in data.items() if k in keep}
+
+    def to_item(self) -> dict[str, Any]:
+        """The level as the LLM writes it (see the module docstring)."""
+        item: dict[str, Any] = {"name": self.name, "layout": self.layout}
+        for field in (*LAYOUT_FIELDS[self.layout], *COMMON_FIELDS):
+            item[field] = getattr(self, field)
+        objective: dict[str, Any] = {"type": self.objective}
+        for field in OBJECTIVE_FIELDS[self.objective]:
+            objective[field] = getattr(self, _SPEC_NAME.get(field, field))
+        item["objective"] = objective
+        return item
 
     def brief(self) -> dict[str, Any]:
-        """What prompts show of a level: its name, layout and objective, its geometry, and every other field its
-        layout uses that differs from the (neutral) default."""
-        used = self.used()
-        geometry = {"size", "rooms", "rows", "cols", "room_size"}
-        out: dict[str, Any] = {"name": self.name}
-        for field in type(self).model_fields:
-            if field in ("family", "name") or field not in used:
-                continue
-            if field in ("layout", "objective") or field in geometry or used[field] != type(self).model_fields[
-                    field].default:
-                out[field] = used[field]
-        return out
+        """What prompts show of a level: the item form, the form the LLM writes levels in."""
+        return self.to_item()
+
+
+#: Objective-object field -> spec field.
+_SPEC_NAME = {"color": "target_color"}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """Spec fields from an LLM item: the objective object flattened; a chain gets MultiRoom's grid size.
+    Raises ValueError (naming the field) for an item that is not an object of the documented shape."""
+    flat = {k: v for k, v in item.items() if k != "objective"}
+    objective = item.get("objective", {"type": "goal"})
+    if isinstance(objective, str):
+        objective = {"type": objective}
+    if not isinstance(objective, dict):
+        raise ValueError('objective: must be an object like {"type": "goal"}')
+    unknown = set(objective) - {"type", "target", "color", "near"}
+    if unknown:
+        raise ValueError(f"objective: unknown fields {', '.join(sorted(unknown))}; it has type, target, color, near")
+    flat["objective"] = objective.get("type", "goal")
+    for field in ("target", "color", "near"):
+        if field in objective:
+            flat[_SPEC_NAME.get(field, field)] = objective[field]
+    if flat.get("layout") == "chain" and "size" not in flat:
+        flat["size"] = CHAIN_SIZE
+    return flat

@@ -12,7 +12,7 @@ from gymsmith.envs.minigrid.wrappers import MAX_ROOMS, MAX_STRIPS
 def _types(spec: MiniGridLevelSpec) -> set[str]:
     """Object types the spec's levels contain."""
     types = {t for t, n in (("ball", spec.balls), ("box", spec.boxes), ("key", spec.keys)) if n}
-    if spec.locked:
+    if spec.locked_doors:
         types.add("key")
     if spec.key_in_box:
         types.add("box")
@@ -26,14 +26,14 @@ def _types(spec: MiniGridLevelSpec) -> set[str]:
 
 
 def _has_doors(spec: MiniGridLevelSpec) -> bool:
-    return bool(spec.wall_doors) or (spec.layout != "room" and (spec.connect != "gap" or spec.locked > 0))
+    return bool(spec.wall_doors) or (spec.layout != "room" and (spec.connect != "gap" or spec.locked_doors > 0))
 
 
 def _rooms(spec: MiniGridLevelSpec) -> int:
     """Rooms the agent's view of walls and doors separates (gaps join rooms into one area)."""
     if spec.layout == "room":
         return 1
-    if spec.connect == "gap" and not spec.locked:
+    if spec.connect == "gap" and not spec.locked_doors:
         return 1
     return {"two_rooms": 2, "chain": spec.rooms, "grid": spec.rows * spec.cols,
             "corridor": 2 * spec.rows + 1}[spec.layout]
@@ -46,11 +46,11 @@ def skills(spec: MiniGridLevelSpec) -> tuple[str, ...]:
         out.append("opened_box")
     if spec.blocked:
         out.append("picked_up_ball")
-    if spec.locked:
+    if spec.locked_doors:
         out += ["picked_up_key", "opened_door"]
     elif spec.layout != "room" and spec.connect == "closed" and spec.objective != "open_door":
         out.append("opened_door")
-    out += [f"crossed_{n}" for n in range(1, min(spec.strips, MAX_STRIPS) + 1)]
+    out += [f"crossed_{n}" for n in range(1, min(spec.lava_strips + spec.wall_strips, MAX_STRIPS) + 1)]
     if spec.layout == "chain":
         out += [f"entered_room_{n}" for n in range(2, min(spec.rooms, MAX_ROOMS) + 1)]
     if spec.objective == "goal":
@@ -77,7 +77,7 @@ def possible(spec: MiniGridLevelSpec) -> tuple[str, ...]:
         out.append("opened_box")
     if _has_doors(spec):
         out.append("opened_door")
-    if spec.locked:
+    if spec.locked_doors:
         out.append("unlocked_door")
     out += [f"entered_room_{n}" for n in range(2, min(_rooms(spec), MAX_ROOMS) + 1)]
     if spec.objective == "goto":
@@ -85,7 +85,7 @@ def possible(spec: MiniGridLevelSpec) -> tuple[str, ...]:
     if spec.objective == "put_near":
         out.append("put_near")
     out.append("completed_mission")
-    if spec.lava or spec.crossing == "lava":
+    if spec.scattered_lava or spec.lava_strips:
         out.append("died_in_lava")
     return tuple(dict.fromkeys(out))
 

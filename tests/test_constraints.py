@@ -1,0 +1,154 @@
+"""A request's constraints: parsed and grounded in its words, narrowing the grammar, measured on built levels.
+
+The answers here are typed-in test inputs for the parser and a test double for the flow's control logic (which
+call comes when, what is repaired and rejected); the recorded real-model runs are in test_generate.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from gymsmith.envs import make_family
+from gymsmith.envs.crafter import CrafterWorldSpec
+from gymsmith.envs.minigrid import MiniGridLevelSpec
+from gymsmith.generator import constraints
+from gymsmith.generator.generate import generate
+from gymsmith.generator.llm import LLMClient
+from gymsmith.schemas import Constraint
+
+MINIGRID = make_family("minigrid")
+REQUEST = "a big room full of lava with a narrow safe path to the goal, no doors or keys"
+
+
+def _answer(*items: tuple[str, str, str]) -> str:
+    return json.dumps({"constraints": [{"words": w, "quantity": q, "value": v} for w, q, v in items]})
+
+
+def test_constraints_must_quote_the_request_and_use_the_family_vocabulary():
+    text = _answer(("no doors", "doors", "0"), ("path to the goal", "objective", "goal"),
+                   ("several rooms", "rooms", ">=2"),  # copied from an example, not in the request
+                   ("lava", "lava_cells", "lots"), ("no doors", "doors", "1"))
+    found, errors = constraints.parse(text, MINIGRID, REQUEST)
+    assert [c.text() for c in found] == ["doors = 0", "objective = goal"]
+    assert any('"several rooms" are not in the request' in e for e in errors)
+    assert any("lava_cells cannot be 'lots'" in e for e in errors)
+    assert "'dragons' is not a quantity" in constraints.parse(_answer(("lava", "dragons", "1")), MINIGRID,
+                                                               REQUEST)[1][0]
+    assert any("doors is listed twice" in e for e in errors)
+    assert constraints.parse("no json", MINIGRID, REQUEST)[1][0].startswith("the answer is not valid JSON")
+
+
+def test_comparisons_hold_on_numbers_and_categories():
+    at_least = Constraint.parse("lava_strips", ">=2")
+    assert at_least.holds(2) and at_least.holds(5) and not at_least.holds(1) and not at_least.holds(None)
+    assert Constraint.parse("doors", "0").holds(0) and not Constraint.parse("doors", "0").holds(1)
+    assert Constraint.parse("balls", "<=1").holds(1) and not Constraint.parse("balls", "<=1").holds(2)
+    assert Constraint.parse("objective", "pickup").holds("pickup") and not Constraint.parse("iron", "more").holds(
+        "same")
+    assert Constraint.parse("size", "7").text() == "size = 7"
+
+
+def _shapes(family) -> dict:
+    levels = family.schema(family.task(), 2, 0)["properties"]["levels"]["items"]["anyOf"]
+    return {s["properties"]["layout"]["enum"][0]: s["properties"] for s in levels}
+
+
+def test_constraints_narrow_the_grammar_of_the_levels():
+    none = MINIGRID.narrow([Constraint.parse("doors", "0"), Constraint.parse("keys", "0")])
+    for props in _shapes(none).values():
+        for field, only in (("connect", ["gap"]), ("locked_doors", [0]), ("wall_doors", [0]), ("keys", [0])):
+            assert field not in props or props[field] == {"enum": only}, (field, props.get(field))
+    strips = MINIGRID.narrow([Constraint.parse("lava_strips", ">=2"), Constraint.parse("objective", "pickup")])
+    shapes = _shapes(strips)
+    assert list(shapes) == ["room"] and shapes["room"]["lava_strips"] == {"enum": list(range(2, 9))}
+    assert shapes["room"]["wall_strips"] == {"enum": [0]}
+    assert [o["properties"]["type"]["enum"] for o in shapes["room"]["objective"]["anyOf"]] == [["pickup"]]
+    rooms = MINIGRID.narrow([Constraint.parse("rooms", ">=3")])
+    assert set(_shapes(rooms)) == {"chain", "grid", "corridor"} and _shapes(rooms)["chain"]["rooms"] == {
+        "enum": [3, 4, 5, 6]}
+    assert MINIGRID.narrow([]).allowed() == {}  # nothing asked, nothing narrowed
+    crafter = make_family("crafter").narrow([Constraint.parse("hostiles", "0"), Constraint.parse("iron", "more"),
+                                             Constraint.parse("area", "32")])
+    assert crafter.allowed()["peaceful"] == [True] and crafter.allowed()["iron"] == ["common", "very_common"]
+    assert crafter.allowed()["area"] == [32]
+
+
+def test_minigrid_measures_the_built_level_not_the_spec():
+    spec = MiniGridLevelSpec(layout="room", size=9, lava_strips=2, scattered_lava=1, balls=1)
+    row = MINIGRID.measure(spec, 0)
+    assert row["lava_strips"] == 2 and row["lava_cells"] >= 2 * 7 - 2 + 1 and row["doors"] == 0
+    assert row["balls"] == 1 and row["objective"] == "goal" and row["size"] == 9 and row["rooms"] == 1
+    doorkey = MINIGRID.measure(MiniGridLevelSpec(layout="two_rooms", size=6, locked_doors=1, key_in_box=True), 1)
+    assert (doorkey["rooms"], doorkey["locked_doors"], doorkey["keys"], doorkey["keys_in_boxes"]) == (2, 1, 1, 1)
+
+
+def test_crafter_measures_worlds_against_the_original_at_the_same_seed():
+    crafter = make_family("crafter")
+    row = crafter.measure(CrafterWorldSpec(biome="mountain", iron="very_common", peaceful=True, area=48,
+                                           inventory={"wood": 5}), 0)
+    assert row["iron"] == "more" and row["hostiles"] == 0 and row["area"] == "48" and row["start_wood"] == 5
+    assert crafter.measure(CrafterWorldSpec(tree="very_rare"), 0)["tree"] == "less"
+    assert crafter.measure(CrafterWorldSpec(), 0)["iron"] == "same"
+
+
+def test_generate_checks_constraints_on_sampled_levels_and_repairs_once(tmp_path):
+    answers = [
+        _answer(("no doors", "doors", "0"), ("full of lava", "lava_cells", ">=10"),
+                ("to the goal", "objective", "goal")),
+        json.dumps({"rationale": "r", "levels": [
+            {"name": "river", "layout": "room", "size": 11, "lava_strips": 3, "wall_strips": 0, "wall_doors": 0,
+             "scattered_lava": 0, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+             "objective": {"type": "goal"}},
+            {"name": "sparse", "layout": "room", "size": 9, "lava_strips": 0, "wall_strips": 0, "wall_doors": 0,
+             "scattered_lava": 3, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+             "objective": {"type": "goal"}}]}),
+        json.dumps({"rationale": "r", "levels": [
+            {"name": "sparse", "layout": "room", "size": 9, "lava_strips": 2, "wall_strips": 0, "wall_doors": 0,
+             "scattered_lava": 0, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+             "objective": {"type": "goal"}}]}),
+    ]
+    client = LLMClient(FakeListChatModel(responses=answers), backend="fake", use_cache=False)
+    generate(REQUEST, MINIGRID, client, 2, tmp_path, goals=0)
+    assert [c.template for c in client.calls] == ["constraints.j2", "env_proposal.j2", "constraint_repair.j2"]
+    levels_prompt, repair_prompt = client.calls[1], client.calls[2]
+    assert levels_prompt.response == answers[1] and repair_prompt.response == answers[2]
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert [c["text"] for c in index["constraints"]] == ["doors = 0", "lava_cells >= 10", "objective = goal"]
+    assert index["narrowed"]["connect"] == ["gap"] and index["narrowed"]["objective"] == ["goal"]
+    assert [(e["name"], e["constraints_met"], e["constraint_repaired"]) for e in index["accepted"]] == [
+        ("river", True, False), ("sparse", True, True)]
+    measured = index["accepted"][0]["constraints"][1]
+    assert measured["text"] == "lava_cells >= 10" and min(measured["measured"]) >= 10 and measured["met"]
+    missed = [r for r in index["rejected"] if r["reason"].startswith("[constraint]")]
+    assert len(missed) == 1 and "lava_cells is 3 (asked >= 10) (sent back once)" in missed[0]["reason"]
+    assert index["constraint_repair"] and [c["template"] for c in index["llm_calls"]] == [
+        "constraints.j2", "env_proposal.j2", "constraint_repair.j2"]
+
+
+def test_a_level_still_missing_after_the_repair_is_rejected_with_the_violation(tmp_path):
+    level = {"name": "dry", "layout": "room", "size": 7, "lava_strips": 0, "wall_strips": 0, "wall_doors": 0,
+             "scattered_lava": 2, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+             "objective": {"type": "goal"}}
+    answers = [_answer(("full of lava", "lava_cells", ">=10")),
+               json.dumps({"rationale": "r", "levels": [level]}), json.dumps({"rationale": "r", "levels": [level]})]
+    client = LLMClient(FakeListChatModel(responses=answers), backend="fake", use_cache=False)
+    result = generate(REQUEST, MINIGRID, client, 1, tmp_path, goals=0)
+    assert result.accepted == []
+    reasons = [r.reason for r in result.rejected]
+    assert reasons == ["[constraint] lava_cells is 2 (asked >= 10) (sent back once)",
+                       "[constraint] lava_cells is 2 (asked >= 10) (after one repair)"]
+
+
+@pytest.mark.parametrize("flag", [False])
+def test_without_constraints_generate_makes_no_constraint_call(tmp_path, flag):
+    level = {"name": "a", "layout": "room", "size": 6, "lava_strips": 0, "wall_strips": 0, "wall_doors": 0,
+             "scattered_lava": 0, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+             "objective": {"type": "goal"}}
+    client = LLMClient(FakeListChatModel(responses=[json.dumps({"rationale": "r", "levels": [level]})]),
+                       backend="fake", use_cache=False)
+    result = generate("x", MINIGRID, client, 1, tmp_path, goals=0, check_constraints=flag)
+    assert [c.template for c in client.calls] == ["env_proposal.j2"] and len(result.accepted) == 1
+    assert json.loads((tmp_path / "index.json").read_text())["constraints"] == []
