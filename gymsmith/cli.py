@@ -172,6 +172,9 @@ def run(
     steps: int | None = typer.Option(None, "--steps", help="env steps per cycle"),
     n_envs: int | None = typer.Option(None, "--n-envs"),
     k: int | None = typer.Option(None, "-k", help="levels per proposal (llm), reward candidates (llm-reward)"),
+    goals: int | None = typer.Option(
+        None, "--goals", help="llm: goals the LLM writes with its levels, probed every cycle as per-skill success"
+    ),
     target_ratio: float | None = typer.Option(None, "--target-ratio"),
     eval_episodes: int | None = typer.Option(None, "--eval-episodes"),
     seed: int | None = typer.Option(None, "--seed"),
@@ -201,6 +204,8 @@ def run(
     try:
         if reward is not None:
             overrides["reward"] = _load_reward(reward)
+        if goals is not None:
+            overrides["llm"] = {"goals": goals}
         if resume:
             ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
             if ignored or config is not None:

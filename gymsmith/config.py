@@ -176,8 +176,10 @@ def build_config(path: str | Path | None = None, overrides: dict[str, Any] | Non
         if value is None:
             continue
         if key in ("target_env", "description"):
-            data.setdefault("task", {})
-            data["task"] = {**(data["task"] or {}), key: value}
+            data["task"] = {**(data.get("task") or {}), key: value}
+        elif isinstance(value, dict) and isinstance(data.get(key), dict):
+            # a flag setting one field of a section keeps the section's other fields from the file
+            data[key] = {**data[key], **value}
         else:
             data[key] = value
     try:
