@@ -93,7 +93,7 @@ def _throughput_child(queue: Any, steps: int, rounds: int, seed: int) -> None:
     try:
         from gymsmith.envs.mixture import make_source_env
         from gymsmith.envs.reward_wrapper import GeneratedReward
-        from gymsmith.generator.sandbox import confine_current_process
+        from gymsmith.sandbox import confine_current_process
         from gymsmith.schemas import TargetEnv
 
         program = _program()
@@ -132,7 +132,7 @@ def _throughput_child(queue: Any, steps: int, rounds: int, seed: int) -> None:
                 "cpu_ratio": sum(cpus["plain"]) / sum(cpus["rewarded"]),
                 "total_ratio": sum(walls["plain"]) / sum(walls["rewarded"]),
                 "overhead_us": _wrapper_overhead_us(program),
-                "episodes_logged": len(rewarded.episode_log),
+                "episodes_logged": len(rewarded.episodes.log),
             }
         )
     except Exception as exc:  # reported to the parent, which prints it
@@ -157,8 +157,8 @@ def bench_sandbox_runner(steps: int = 600, seed: int = 0) -> dict[str, float]:
     """Reference: the one-row-per-step sandbox runner an unconfined process gets, and a 64-row batch call."""
     from gymsmith.envs.mixture import make_source_env
     from gymsmith.envs.reward_wrapper import GeneratedReward
-    from gymsmith.generator.sandbox import Sandbox
     from gymsmith.generator.verify_reward import default_fixtures
+    from gymsmith.sandbox import Sandbox
     from gymsmith.schemas import TargetEnv
 
     program = _program()
@@ -277,7 +277,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9, help="verifications for the median")
     args = parser.parse_args()
 
-    from gymsmith.generator.sandbox import sandbox_layers
+    from gymsmith.sandbox import sandbox_layers
 
     layers = sandbox_layers()
     active = [k for k, v in layers.items() if v is True]

@@ -24,8 +24,8 @@ from gymsmith.generator.reward_catalogue import (
     compose_json_schema,
     render_compose,
 )
-from gymsmith.generator.sandbox import SAFE_BUILTIN_NAMES
 from gymsmith.generator.templates import environment, render
+from gymsmith.sandbox import SAFE_BUILTIN_NAMES
 from gymsmith.schemas import MINIGRID_EVENTS, LLMCall, RewardProgram, Stat, TaskSpec, Verdict
 
 FEATURES = (

@@ -381,7 +381,7 @@ def doctor() -> None:
     except ImportError as exc:
         table.add_row("llama-cpp-python", f"[red]missing: {exc}[/]")
     try:
-        from gymsmith.generator.sandbox import sandbox_layers
+        from gymsmith.sandbox import sandbox_layers
 
         for name, status in sandbox_layers().items():
             table.add_row(f"sandbox: {name}", str(status))

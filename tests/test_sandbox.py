@@ -20,19 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from gymsmith.generator.sandbox import (
+from gymsmith.generator.verify_reward import RewardFixtures, default_fixtures, verify_reward_program
+from gymsmith.sandbox import (
     InProcessProgram,
     Sandbox,
     SandboxError,
+    confine_current_process,
     encode_row,
     process_confined,
     sandbox_layers,
-)
-from gymsmith.generator.verify_reward import (
-    RewardFixtures,
-    default_fixtures,
     static_check,
-    verify_reward_program,
 )
 
 CORPUS = Path(__file__).parent / "sandbox_corpus"
@@ -400,14 +397,13 @@ def _confined_child(queue: multiprocessing.Queue) -> None:
         from gymsmith.envs.mixture import make_source_env
         from gymsmith.envs.reward_wrapper import GeneratedReward, confined_env_factory
         from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
-        from gymsmith.generator.sandbox import confinement_report
         from gymsmith.generator.verify_reward import doorkey_expert_policy
         from gymsmith.schemas import TargetEnv
 
         program = render_compose(default_doorkey_terms())
         factory = confined_env_factory(lambda: GeneratedReward(make_source_env(TargetEnv()), program))
         env = factory()
-        out["report"] = confinement_report()
+        out["report"] = confine_current_process()  # what the factory applied (calling again changes nothing)
         out["confined"] = process_confined()
         for name, attempt in {
             "socket": lambda: socket.socket(),
@@ -453,8 +449,6 @@ def test_inprocess_runner_in_confined_worker(canary: str, listener: socket.socke
 
 
 def test_confining_the_main_process_is_refused() -> None:
-    from gymsmith.generator.sandbox import confine_current_process
-
     with pytest.raises(RuntimeError, match="main process"):
         confine_current_process()
 
