@@ -470,6 +470,76 @@ def test_compose_validation_and_schema() -> None:
     assert program.components == ["hazard", "event_dropped_key"]
 
 
+# ------------------------------------------------------------------------------------ imports of math
+
+
+ROW = ({"x": 4.0}, 0, {"x": 9.0}, {"events": ()}, {"events_so_far": ()})
+
+#: What code models write out of habit; each must compute sqrt(9) + exp(0) = 4 in the sandbox.
+MATH_IMPORTS = {
+    "import_on_top": "import math\n\ndef reward(obs, action, next_obs, info, state):\n"
+    "    v = math.sqrt(next_obs['x']) + math.exp(0.0)\n    return v, {'v': v}\n",
+    "from_import_on_top": "from math import sqrt, exp\n\ndef reward(obs, action, next_obs, info, state):\n"
+    "    v = sqrt(next_obs['x']) + exp(0.0)\n    return v, {'v': v}\n",
+    "inside_function": "def reward(obs, action, next_obs, info, state):\n    import math\n"
+    "    from math import sqrt\n    v = sqrt(next_obs['x']) + math.exp(0.0)\n    return v, {'v': v}\n",
+    "aliased": "import math as m\nfrom math import sqrt as root\n\ndef reward(obs, action, next_obs, info, state):\n"
+    "    v = root(next_obs['x']) + m.exp(0.0)\n    return v, {'v': v}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATH_IMPORTS))
+def test_math_imports_are_accepted_and_run(name: str, box: Sandbox) -> None:
+    source = MATH_IMPORTS[name]
+    assert static_check(source) == []
+    box.load(source)
+    assert box.call_batch([ROW]) == [(4.0, {"v": 4.0})]
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("import os", "import of os is not allowed: only `import math`"),
+        ("import math, os", "import of os is not allowed: only `import math`"),
+        ("import os as math", "import of os is not allowed: only `import math`"),
+        ("from math import *", "`from math import *` is not allowed; name what you use"),
+        ("from math import factorial", "math.factorial is not available; math offers: pi, e"),
+        ("from os import path as math", "importing from os is not allowed: only `import math`"),
+        ("import math.sqrt", "import of math.sqrt is not allowed: only `import math`"),
+        ("from math import sqrt as _s", "cannot bind an import to the name '_s'"),
+        ("from math import sqrt as open", "cannot bind an import to the name 'open'"),
+        ("x = __import__('os')", "'__import__' starts with an underscore"),
+    ],
+)
+def test_other_imports_refused_naming_what_is_available(source: str, why: str) -> None:
+    reasons = static_check(source + "\n\ndef reward(obs, action, next_obs, info, state):\n    return 0.0, {}\n")
+    assert any(why in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize("statement", ["import os", "from math import factorial", "from os import path"])
+def test_runtime_import_guard_holds_without_the_static_layer(statement: str, box: Sandbox, fixtures) -> None:
+    """RestrictedPython compiles imports as they are: the namespace's __import__ is what refuses them."""
+    source = f"def reward(obs, action, next_obs, info, state):\n    {statement}\n    return 0.0, {{}}\n"
+    verdict = verify_reward_program(source, fixtures, sandbox=box, test_bypass="ast")
+    assert not verdict.accepted and verdict.rejections[0].layer == "isolation", verdict.reason()
+    assert "ImportError" in verdict.reason() and "math" in verdict.reason()
+
+
+def test_designer_keeps_imports_of_a_whole_program_answer() -> None:
+    from gymsmith.generator.reward_designer import extract_body
+
+    answer = "```python\nimport math\nfrom math import sqrt\n\ndef reward(obs, action, next_obs, info, state):\n" \
+             "    v = sqrt(next_obs['x']) + math.exp(0.0)\n    return v, {'v': v}\n```"  # fmt: skip
+    source = "def reward(obs, action, next_obs, info, state):\n" + extract_body(answer) + "\n"
+    assert static_check(source) == []
+    with Sandbox() as fresh:
+        fresh.load(source)
+        assert fresh.call_batch([ROW]) == [(4.0, {"v": 4.0})]
+    numpy_answer = "import numpy as np\ndef reward(obs, action, next_obs, info, state):\n    return 0.0, {}"
+    source = "def reward(obs, action, next_obs, info, state):\n" + extract_body(numpy_answer) + "\n"
+    assert any("import of numpy is not allowed" in r for r in static_check(source))
+
+
 # -------------------------------------------------------------------------------------------- epilogue
 
 

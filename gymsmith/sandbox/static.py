@@ -93,7 +93,8 @@ def _import_problem(node: ast.Import | ast.ImportFrom) -> str | None:
         if "*" in missing:
             return "`from math import *` is not allowed; name what you use (`from math import sqrt, exp`)"
         if missing:
-            return f"math.{', math.'.join(missing)} not available; math offers: {', '.join(SAFE_MATH_NAMES)}"
+            verb = "is" if len(missing) == 1 else "are"
+            return f"math.{', math.'.join(missing)} {verb} not available; math offers: {', '.join(SAFE_MATH_NAMES)}"
     else:
         others = [a.name for a in node.names if a.name != IMPORTABLE_MODULE]
         if others:
