@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import gymnasium as gym
+import numpy as np
 
 from gymsmith.sandbox import (
     CompiledProgram,
@@ -58,8 +59,11 @@ class RewardEpisodes:
         self.features: list[Mapping[str, float] | None] = [None] * n
         self.steps = [0] * n
         self.events: list[tuple[str, ...]] = [()] * n
-        self.sums: list[dict[str, float]] = [{} for _ in range(n)]
-        self.returns = [0.0] * n
+        #: Component names seen so far, and their per-episode sums: one column each, one row per sub-env
+        #: (a vectorised step adds all sub-envs' components in one operation).
+        self.names: list[str] = []
+        self.sums = np.zeros((n, 0))
+        self.returns = np.zeros(n)
         self.faults = [0] * n
         self.last_fault = ""
         self.log: deque[dict[str, float]] = deque(maxlen=max_logged_episodes)
@@ -72,7 +76,9 @@ class RewardEpisodes:
                 "with gymsmith.envs.minigrid_family.wrap_minigrid"
             )
         self.features[i] = info["features"]
-        self.steps[i], self.events[i], self.sums[i], self.returns[i], self.faults[i] = 0, (), {}, 0.0, 0
+        self.steps[i], self.events[i], self.faults[i] = 0, (), 0
+        self.sums[i] = 0.0
+        self.returns[i] = 0.0
 
     def row(self, i: int, action: Any, info: Mapping[str, Any], env_reward: float, terminated: bool,
             truncated: bool) -> tuple[Any, int, Any, dict[str, Any], dict[str, Any]]:  # fmt: skip
@@ -86,10 +92,22 @@ class RewardEpisodes:
         state = {"episode_step": self.steps[i], "events_so_far": self.events[i]}
         return self.features[i], int(action), info["features"], program_info, state
 
-    def add(self, i: int, total: float, names: Iterable[str], values: Iterable[float]) -> None:
-        sums = self.sums[i]
-        for name, value in zip(names, values, strict=True):
-            sums[name] = sums.get(name, 0.0) + value
+    def _columns(self, names: Sequence[str]) -> slice | list[int]:
+        """Where ``names`` go in ``sums``: every column in order (the usual case), else their indices."""
+        if names == self.names:
+            return slice(None)
+        new = [name for name in names if name not in self.names]
+        if new:  # a program may add components as it goes: earlier episodes' rows get 0 for them
+            self.names = self.names + new
+            self.sums = np.hstack([self.sums, np.zeros((len(self.sums), len(new)))])
+        if names == self.names:
+            return slice(None)
+        return [self.names.index(name) for name in names]
+
+    def add(self, i: int | slice, total: Any, names: Sequence[str], values: Any) -> None:
+        """Add one step's results: sub-env ``i`` (values: one per name), or all (``slice(None)``, a matrix)."""
+        columns = self._columns(names)  # first: it may widen ``sums``
+        self.sums[i, columns] += values
         self.returns[i] += total
 
     def fault(self, i: int, exc: SandboxError) -> None:
@@ -104,11 +122,12 @@ class RewardEpisodes:
             self.events[i] = self.events[i] + events
         self.features[i] = row[2]
         if done:
-            record = dict(self.sums[i])
+            record = dict(zip(self.names, self.sums[i].tolist(), strict=True))
+            total = float(self.returns[i])
             info["reward_components"] = record
-            info["reward_program_return"] = self.returns[i]
+            info["reward_program_return"] = total
             info["reward_faults"] = self.faults[i]
-            self.log.append({**record, "__return__": self.returns[i], "__faults__": float(self.faults[i])})
+            self.log.append({**record, "__return__": total, "__faults__": float(self.faults[i])})
         return done
 
     def pop_log(self) -> list[dict[str, float]]:
@@ -201,7 +220,7 @@ class GeneratedReward(gym.Wrapper):
                 raise RewardProgramError(f"reward program failed ({exc.kind}): {exc}") from exc
             episodes.fault(0, exc)
             total, comps = 0.0, {}
-        episodes.add(0, total, comps.keys(), comps.values())
+        episodes.add(0, total, list(comps), list(comps.values()))
         episodes.advance(0, row, terminated or truncated, info)
         reward = total if self.combine == "replace" else float(env_reward) + total
         return obs, reward, terminated, truncated, info
@@ -226,7 +245,6 @@ def _vec_wrapper_class() -> type:
     cls = globals().get("_VEC_CLASS")
     if cls is not None:
         return cls
-    import numpy as np
     from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
     class GeneratedRewardVecEnv(VecEnvWrapper):
@@ -266,32 +284,31 @@ def _vec_wrapper_class() -> type:
             return obs
 
         def step_async(self, actions: Any) -> None:
-            self._actions = actions
+            self._actions = np.asarray(actions).tolist()
             self.venv.step_async(actions)
 
         def step_wait(self) -> Any:
             obs, env_rewards, dones, infos = self.venv.step_wait()
-            episodes, actions = self.episodes, self._actions
+            episodes, done_list = self.episodes, dones.tolist()
+            steps = zip(self._actions, env_rewards.tolist(), done_list, infos, strict=True)
             rows = []
-            for i, info in enumerate(infos):
-                truncated = bool(info.get("TimeLimit.truncated", False))
-                terminated = bool(dones[i]) and not truncated
-                rows.append(episodes.row(i, actions[i], info, env_rewards[i], terminated, truncated))
+            for i, (action, reward, done, info) in enumerate(steps):
+                truncated = info.get("TimeLimit.truncated", False)
+                rows.append(episodes.row(i, action, info, reward, done and not truncated, truncated))
             try:
                 names, flat, k = self._box.call_arrays(rows, encoded=True)
+                table = np.frombuffer(flat, dtype=np.float64).reshape(len(rows), k + 1)  # [total, c1..ck] per row
             except SandboxError as exc:
                 if self.on_error == "raise":
                     raise RewardProgramError(f"reward program failed ({exc.kind}): {exc}") from exc
-                names, flat, k = [], [0.0] * len(rows), 0
+                names, table = [], np.zeros((len(rows), 1))
                 for i in range(len(rows)):
                     episodes.fault(i, exc)
-            width = k + 1
-            totals = np.asarray(flat[0::width], dtype=np.float32)
+            episodes.add(slice(None), table[:, 0], names, table[:, 1:])
             for i, info in enumerate(infos):
-                base = i * width
-                episodes.add(i, flat[base], names, flat[base + 1 : base + width])
-                if episodes.advance(i, rows[i], bool(dones[i]), info):
+                if episodes.advance(i, rows[i], done_list[i], info):
                     episodes.start(i, self.venv.reset_infos[i])
+            totals = table[:, 0].astype(np.float32)
             rewards = totals if self.combine == "replace" else env_rewards + totals
             return obs, rewards, dones, infos
 

@@ -41,6 +41,10 @@ DEFAULT_CPU_S = 20
 #: Wall-clock allowance per batch = CALL_TIMEOUT_S + rows * ROW_TIMEOUT_S.
 CALL_TIMEOUT_S = 0.5
 ROW_TIMEOUT_S = 0.005
+#: How long the parent polls for a reply, yielding its CPU, before it sleeps in select(2). A reply usually comes
+#: within a few hundred microseconds, and waking a sleeping process costs tens of microseconds on virtual
+#: machines; polling also keeps the parent on its CPU (a woken parent tends to migrate), with the caches warm.
+SPIN_S = 0.001
 
 Row = tuple[Mapping[str, float], int, Mapping[str, float], Mapping[str, Any], Mapping[str, Any]]
 
@@ -71,22 +75,6 @@ def encode_row(row: Any) -> tuple[dict[str, float], int, dict[str, float], dict[
     )
 
 
-def _libc_getcpu() -> Any:
-    try:
-        import ctypes
-
-        fn = ctypes.CDLL(None).sched_getcpu
-        fn.restype, fn.argtypes = ctypes.c_int, []
-        fn()
-        return fn
-    except (ImportError, OSError, AttributeError):
-        return lambda: -1
-
-
-#: The CPU this thread runs on (-1 where unknown); sent with each call, see `Sandbox.call_arrays`.
-caller_cpu = _libc_getcpu()
-
-
 class Sandbox:
     """A persistent, confined worker process that runs one reward program over batches of transitions.
 
@@ -115,7 +103,10 @@ class Sandbox:
         self.seccomp = seccomp
         self._proc: subprocess.Popen[bytes] | None = None
         self._pipe: FrameIO | None = None
-        self._deadline = 0.0
+        self._deadline = self._spin_until = 0.0
+        #: The next_obs mappings of the last successful call: a row whose obs is one of them (same row, same
+        #: object: the episode went on) is sent as a continuation, the worker keeps them.
+        self._last_next: list[Any] = []
         self._code: types.CodeType | None = None
         self._hello: dict[str, Any] = {}
         self._names: list[str] = []
@@ -207,7 +198,7 @@ class Sandbox:
             os.set_blocking(proc.stderr.fileno(), False)
         os.set_blocking(req_w, False)
         os.set_blocking(resp_r, False)
-        self._proc, self._pipe, self._names = proc, FrameIO(resp_r, req_w, self._wait), []
+        self._proc, self._pipe, self._names, self._last_next = proc, FrameIO(resp_r, req_w, self._wait), [], []
         try:
             self._deadline = time.monotonic() + self.start_timeout_s
             hello = json.loads(self._recv())
@@ -272,10 +263,13 @@ class Sandbox:
         return data.decode(errors="replace").strip()[-400:]
 
     def _wait(self, fd: int, writing: bool) -> None:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
+        now = time.monotonic()
+        if now >= self._deadline:
             raise SandboxError("timeout", "timed out")
-        select.select([] if writing else [fd], [fd] if writing else [], [], remaining)
+        if not writing and now < self._spin_until:
+            os.sched_yield()  # anyone else runnable here (the worker, a neighbour) goes first
+            return
+        select.select([] if writing else [fd], [fd] if writing else [], [], self._deadline - now)
 
     def _recv(self) -> bytes:
         try:
@@ -292,6 +286,7 @@ class Sandbox:
         self._deadline = time.monotonic() + timeout_s
         try:
             self._pipe.send(payload)  # type: ignore[union-attr]
+            self._spin_until = time.monotonic() + SPIN_S
             frame = self._recv()
         except OSError as exc:
             self._fail(SandboxError("crash", f"worker pipe closed: {exc}"), timeout_s)
@@ -359,6 +354,7 @@ class Sandbox:
         """Load a program; anything but a code object goes through `CompiledProgram.of` (static layer, once)."""
         code = program if isinstance(program, types.CodeType) else CompiledProgram.of(program).code
         self._code = None
+        self._last_next = []
         self.start()
         self._load_code(code)
         self._code = code
@@ -375,21 +371,24 @@ class Sandbox:
     def call_arrays(self, rows: Sequence[Any], *, encoded: bool = False) -> tuple[list[str], array, int]:
         """Fast path: (component names, flat doubles [total, c1..ck] per row, k) — no per-row dicts.
 
-        Falls back to building arrays from the JSON rows when a program's component keys vary by row. Each
-        request names the CPU this thread runs on, and the worker moves there: the call is synchronous (we sleep
-        until the reply), so sharing our CPU costs nothing and spares waking an idle one twice per round trip,
-        which on virtual machines costs more than the reward program itself.
+        ``encoded``: the rows are already (obs, action, next_obs, info, state) of plain types (`encode_row`), and
+        mappings are not changed after they were passed. Falls back to building arrays from the JSON rows when a
+        program's component keys vary by row.
         """
         if self._code is None:
             raise SandboxError("load", "no program loaded")
-        if self._cpu_used > self.cpu_s * 0.5 and self.alive:
-            self.restart()
-        payload_rows = list(rows) if encoded else [encode_row(r) for r in rows]
+        if not self.alive or self._cpu_used > self.cpu_s * 0.5:
+            self.restart()  # before choosing continuations: a fresh worker holds none
+        payload_rows = rows if encoded else [encode_row(r) for r in rows]
+        last, self._last_next = self._last_next, []  # until this call succeeds
+        wire = [
+            (None, *row[1:]) if i < len(last) and row[0] is last[i] else row for i, row in enumerate(payload_rows)
+        ]
         try:
-            payload = marshal.dumps(("call", payload_rows, caller_cpu()))
-        except ValueError:  # e.g. numpy scalars in features: coerce to plain floats
+            payload = marshal.dumps(("call", wire))
+        except ValueError:  # e.g. numpy scalars in features: coerce to plain floats, nothing continues
             payload_rows = [encode_row(r) for r in rows]
-            payload = marshal.dumps(("call", payload_rows, caller_cpu()))
+            payload = marshal.dumps(("call", payload_rows))
         timeout = self.call_timeout_s + len(payload_rows) * self.row_timeout_s
         header, tail = self._request(payload, timeout)
         self._check(header)
@@ -412,6 +411,7 @@ class Sandbox:
             self._fail(SandboxError("protocol", "reply payload size mismatch"), timeout)
         flat = array("d")
         flat.frombytes(tail)
+        self._last_next = [row[2] for row in payload_rows]
         return self._names, flat, width - 1
 
     @staticmethod

@@ -326,8 +326,7 @@ def install_seccomp(*, allow_threads: bool, lib: Any = None) -> bool | str:
     lib.seccomp_rule_add_array.restype = ctypes.c_int
     lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
                                            ctypes.POINTER(_Cmp)]  # fmt: skip
-    lib.seccomp_load.argtypes = [ctypes.c_void_p]
-    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    lib.seccomp_load.argtypes = lib.seccomp_release.argtypes = [ctypes.c_void_p]
     lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
     ctx = lib.seccomp_init(_SCMP_ACT_ALLOW)
     if not ctx:
@@ -489,31 +488,38 @@ def encode_reply(header: dict[str, Any], doubles: array | None = None) -> bytes:
 # ------------------------------------------------------------------------------------------------- worker
 
 
-def _call_rows(fn: Callable[..., Any], rows: Sequence[Any]) -> bytes:
-    """Run the program on (obs, action, next_obs, info, state) rows, each input behind a read-only view."""
+def _call_rows(fn: Callable[..., Any], rows: Sequence[Any], last_next: list[Any]) -> bytes:
+    """Run the program on (obs, action, next_obs, info, state) rows, each input behind a read-only view.
+
+    An obs of None continues row i of the previous call (its obs is that row's next_obs, not sent twice);
+    ``last_next`` holds those, emptied when a call fails."""
     mp = types.MappingProxyType
     names: list[str] | None = None
     flat = array("d")
-    uniform = True
-    results: list[tuple[float, dict[str, float]]] = []
+    results: list[tuple[float, dict[str, float]]] | None = None  # only once component names vary by row
     for i, (obs, action, next_obs, info, state) in enumerate(rows):
         try:
+            obs = last_next[i] if obs is None else obs
             total, comps = normalise_result(fn(mp(obs), action, mp(next_obs), mp(info), mp(state)))
         except BaseException as exc:  # noqa: B036 - everything a program raises is reported, nothing escapes
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
+            last_next.clear()
             return encode_reply({"ok": False, "kind": classify_exception(exc), "error": describe_exception(exc),
                                  "row": i, "cpu": time.process_time()})  # fmt: skip
         if names is None:
             names = list(comps)
-        if uniform and list(comps) == names:
+        if results is None and list(comps) == names:
             flat.append(total)
             flat.extend(comps.values())
-        else:
-            uniform = False
+            continue
+        if results is None:  # the rows so far, back from the flat layout
+            w = len(names) + 1
+            results = [(flat[j * w], dict(zip(names, flat[j * w + 1 : j * w + w], strict=True))) for j in range(i)]
         results.append((total, comps))
     cpu = time.process_time()
-    if uniform:
+    last_next[:] = [row[2] for row in rows]
+    if results is None:
         return encode_reply({"ok": True, "n": len(rows), "names": names or [], "cpu": cpu}, flat)
     return encode_reply({"ok": True, "n": len(rows), "rows": results, "cpu": cpu})
 
@@ -555,7 +561,7 @@ def worker_main(argv: Sequence[str]) -> None:
     pipe = FrameIO(int(argv[0]), int(argv[1]))
     pipe.send(json.dumps(_confine(json.loads(argv[2]))).encode())
     fn: Callable[..., Any] | None = None
-    cpu = -1  # the CPU we are pinned to; -2: pinning refused here
+    last_next: list[Any] = []
     while True:
         try:
             msg = marshal.loads(pipe.recv())
@@ -565,16 +571,10 @@ def worker_main(argv: Sequence[str]) -> None:
         if op == "exit":
             return
         if op == "call":
-            if msg[2] != cpu and msg[2] >= 0 and cpu != -2:  # the parent's CPU: see Sandbox.call_arrays
-                try:
-                    os.sched_setaffinity(0, {msg[2]})
-                    cpu = msg[2]
-                except (OSError, ValueError):
-                    cpu = -2
             if fn is None:
                 reply = encode_reply({"ok": False, "kind": "load", "error": "no program loaded"})
             else:
-                reply = _call_rows(fn, msg[1])
+                reply = _call_rows(fn, msg[1], last_next)
         elif op == "load":
             fn = None
             try:
