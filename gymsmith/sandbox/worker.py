@@ -4,11 +4,9 @@ Why a separate process at all: the language layer (AST allow-list, RestrictedPyt
 stops the known escapes, but Python was never designed to be sandboxed from the inside, so a miss there must land
 in a process that can do nothing useful: no network, a read-only filesystem, no new processes, no signals to
 others, bounded CPU and memory, and a parent that kills it on a wall-clock deadline.
-
-This file is the worker's whole program: the parent (``parent.py``) runs ``python -I -S -B -c <this file's text>``
-inside bubblewrap, where the project is not even mounted, so it imports only the standard library. The parent and
-the confined env workers (``inprocess.py``) import it as a module, so the runtime, the seccomp filter, the rlimits
-and the pipe framing exist once.
+This file is the worker's whole program (``parent.py`` runs ``python -I -S -B -c <its text>`` inside bubblewrap,
+where the project is not mounted: standard library only); the parent and the confined env workers
+(``inprocess.py``) import it, so the runtime, the seccomp filter, the rlimits and the framing exist once.
 """
 
 from __future__ import annotations
@@ -372,8 +370,7 @@ def seccomp_selftest() -> bool:
 
 
 def _socket_selftest(socket_module: Any) -> bool | str:
-    """Whether opening a socket fails here, whatever stops it: every launcher must end up with no network.
-    (The syscall, not the module import, which fails anyway once the uid drop hides the standard library.)"""
+    """Whether the socket syscall fails here, whatever stops it: every launcher must end up with no network."""
     try:
         sock = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_STREAM)
     except OSError:
@@ -417,11 +414,8 @@ def apply_rlimits(
 
 
 def _drop_capabilities(libseccomp: Any) -> None:
-    """Clear effective/permitted/inheritable capabilities with capset(2) (the report reads CapEff back).
-
-    Matters where we stay uid 0 inside a user namespace (the ``unshare --user`` fallback): root there holds a
-    full capability set over its own namespaces until we drop it.
-    """
+    """Clear all capabilities with capset(2): where we stay uid 0 inside a user namespace (``unshare --user``),
+    root there holds a full set over its own namespaces until we drop it. (The report reads CapEff back.)"""
     import ctypes
 
     nr = -1 if isinstance(libseccomp, str) else libseccomp.seccomp_syscall_resolve_name(b"capset")
@@ -434,14 +428,15 @@ def _drop_capabilities(libseccomp: Any) -> None:
 # ------------------------------------------------------------------------------------------- pipe framing
 
 FRAME_LEN = struct.Struct("<I")
+#: The usual reply, without JSON: a zero header length, then (rows, worker CPU seconds), then the doubles; the
+#: component names are those of the last reply that carried a header with names (the parent keeps them).
+FAST_REPLY = struct.Struct("<IId")
 
 
 class FrameIO:
     """Length-prefixed frames over a pair of pipe descriptors, for the worker's side and the parent's alike.
-
     Buffered: a frame that arrives whole costs one read(2). ``wait(fd, writing)`` is called when a non-blocking
-    descriptor is not ready (the parent's enforces its deadline; the worker's descriptors block).
-    """
+    descriptor is not ready (the parent's enforces its deadline; the worker's descriptors block)."""
 
     def __init__(self, read_fd: int, write_fd: int, wait: Callable[[int, bool], None] | None = None) -> None:
         self.read_fd, self.write_fd, self.wait = read_fd, write_fd, wait
@@ -487,6 +482,8 @@ def encode_reply(header: dict[str, Any], doubles: array | None = None) -> bytes:
 
 # ------------------------------------------------------------------------------------------------- worker
 
+_SENT_NAMES: list[Any] = [None]  # the component names the parent holds (see FAST_REPLY)
+
 
 def _call_rows(fn: Callable[..., Any], rows: Sequence[Any], last_next: list[Any]) -> bytes:
     """Run the program on (obs, action, next_obs, info, state) rows, each input behind a read-only view.
@@ -519,7 +516,10 @@ def _call_rows(fn: Callable[..., Any], rows: Sequence[Any], last_next: list[Any]
         results.append((total, comps))
     cpu = time.process_time()
     last_next[:] = [row[2] for row in rows]
+    if results is None and (names or []) == _SENT_NAMES[0]:
+        return FAST_REPLY.pack(0, len(rows), cpu) + flat.tobytes()
     if results is None:
+        _SENT_NAMES[0] = names or []
         return encode_reply({"ok": True, "n": len(rows), "names": names or [], "cpu": cpu}, flat)
     return encode_reply({"ok": True, "n": len(rows), "rows": results, "cpu": cpu})
 
