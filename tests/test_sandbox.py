@@ -322,6 +322,44 @@ def test_call_batch_api(box: Sandbox, fixtures: RewardFixtures) -> None:
     assert encode_row(rows[0])[3]["events"] == tuple(rows[0]["info"]["events"])
 
 
+def test_continued_rows_see_the_obs_they_continue(box: Sandbox) -> None:
+    """A row whose obs is the mapping sent as that row's next_obs last time is not sent again; the program must
+    see exactly what a full row would show it, also after a failed call and a restart."""
+    box.load(
+        "def reward(obs, action, next_obs, info, state):\n"
+        "    if action == 9:\n        return 1.0 / 0.0, {}\n"
+        "    d = next_obs['x'] - obs['x']\n    return d, {'d': d, 'obs_x': obs['x']}\n"
+    )
+    a, b, c, d = ({"x": float(v)} for v in (1, 2, 4, 8))
+    info, state = {"events": ()}, {"episode_step": 0, "events_so_far": ()}
+
+    def call(rows: list) -> list:
+        names, flat, k = box.call_arrays(rows, encoded=True)
+        return [(flat[i * (k + 1)], flat[i * (k + 1) + 2]) for i in range(len(rows))]  # (total, obs_x)
+
+    assert call([(a, 0, b, info, state), (c, 0, d, info, state)]) == [(1.0, 1.0), (4.0, 4.0)]
+    assert box._last_next == [b, d]
+    # row 0 continues (b is its last next_obs), row 1 starts afresh (a new episode: its obs is not d)
+    assert call([(b, 0, c, info, state), (a, 0, b, info, state)]) == [(2.0, 2.0), (1.0, 1.0)]
+    with pytest.raises(SandboxError):
+        box.call_arrays([(c, 9, d, info, state), (b, 0, c, info, state)], encoded=True)
+    assert box._last_next == []  # nothing continues a failed call
+    assert call([(c, 0, d, info, state), (b, 0, c, info, state)]) == [(4.0, 4.0), (2.0, 2.0)]
+    box.restart()
+    assert box._last_next == []
+    assert call([(d, 0, a, info, state), (c, 0, d, info, state)]) == [(-7.0, 8.0), (4.0, 4.0)]
+
+
+def test_fast_replies_follow_a_change_of_components(box: Sandbox) -> None:
+    row = ({"x": 1.0}, 0, {"x": 1.0}, {"events": ()}, {"episode_step": 0, "events_so_far": ()})
+    box.load("def reward(obs, action, next_obs, info, state):\n    return 1.0, {'a': 1.0}\n")
+    for _ in range(3):  # the first reply names the components, the next ones do not repeat them
+        assert box.call_batch([row, row]) == [(1.0, {"a": 1.0})] * 2
+    box.load("def reward(obs, action, next_obs, info, state):\n    return 2.0, {'b': 2.0, 'c': 0.5}\n")
+    assert box.call_batch([row]) == [(2.0, {"b": 2.0, "c": 0.5})]
+    assert box.call_batch([row]) == [(2.0, {"b": 2.0, "c": 0.5})]
+
+
 def _expert_episode(env, policy) -> list[dict]:
     import random
 
