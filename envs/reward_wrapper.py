@@ -19,6 +19,8 @@ episodes in one `RewardEpisodes`, so they report identically. What the program s
 from __future__ import annotations
 
 import multiprocessing
+import operator
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -59,11 +61,10 @@ class RewardEpisodes:
         self.features: list[Mapping[str, float] | None] = [None] * n
         self.steps = [0] * n
         self.events: list[tuple[str, ...]] = [()] * n
-        #: Component names seen so far, and their per-episode sums: one column each, one row per sub-env
-        #: (a vectorised step adds all sub-envs' components in one operation).
+        #: Component names seen so far, and per sub-env their sums in this episode, in that order.
         self.names: list[str] = []
-        self.sums = np.zeros((n, 0))
-        self.returns = np.zeros(n)
+        self.sums: list[list[float]] = [[] for _ in range(n)]
+        self.returns = [0.0] * n
         self.faults = [0] * n
         self.last_fault = ""
         self.log: deque[dict[str, float]] = deque(maxlen=max_logged_episodes)
@@ -76,9 +77,7 @@ class RewardEpisodes:
                 "with gymsmith.envs.minigrid_family.wrap_minigrid"
             )
         self.features[i] = info["features"]
-        self.steps[i], self.events[i], self.faults[i] = 0, (), 0
-        self.sums[i] = 0.0
-        self.returns[i] = 0.0
+        self.steps[i], self.events[i], self.sums[i], self.returns[i], self.faults[i] = 0, (), [], 0.0, 0
 
     def row(self, i: int, action: Any, info: Mapping[str, Any], env_reward: float, terminated: bool,
             truncated: bool) -> tuple[Any, int, Any, dict[str, Any], dict[str, Any]]:  # fmt: skip
@@ -92,38 +91,37 @@ class RewardEpisodes:
         state = {"episode_step": self.steps[i], "events_so_far": self.events[i]}
         return self.features[i], int(action), info["features"], program_info, state
 
-    def _columns(self, names: Sequence[str]) -> slice | list[int]:
-        """Where ``names`` go in ``sums``: every column in order (the usual case), else their indices."""
-        if names == self.names:
-            return slice(None)
+    def _aligned(self, names: Sequence[str], values: Iterable[float]) -> list[float]:
+        """``values`` in the order of ``self.names`` (0 where a name is missing); new names are added to it."""
         new = [name for name in names if name not in self.names]
-        if new:  # a program may add components as it goes: earlier episodes' rows get 0 for them
+        if new:  # a program may add components as it goes: what came before gets 0 for them
             self.names = self.names + new
-            self.sums = np.hstack([self.sums, np.zeros((len(self.sums), len(new)))])
-        if names == self.names:
-            return slice(None)
-        return [self.names.index(name) for name in names]
-
-    def add(self, i: int | slice, total: Any, names: Sequence[str], values: Any) -> None:
-        """Add one step's results: sub-env ``i`` (values: one per name), or all (``slice(None)``, a matrix)."""
-        columns = self._columns(names)  # first: it may widen ``sums``
-        self.sums[i, columns] += values
-        self.returns[i] += total
+        by_name = dict(zip(names, values, strict=True))
+        return [by_name.get(name, 0.0) for name in self.names]
 
     def fault(self, i: int, exc: SandboxError) -> None:
         self.faults[i] += 1
         self.last_fault = f"{exc.kind}: {exc}"
 
-    def advance(self, i: int, row: tuple[Any, ...], done: bool, info: dict[str, Any]) -> bool:
-        """Move sub-env ``i`` past the step ``row`` described; on the episode's last step report it in ``info``."""
+    def step(self, i: int, row: tuple[Any, ...], total: float, names: Sequence[str], values: Iterable[float],
+             done: bool, info: dict[str, Any]) -> bool:  # fmt: skip
+        """Add the program's results for the step ``row`` described and move sub-env ``i`` past it; on the
+        episode's last step report the episode in ``info`` (and ``log``). One call per sub-env and step."""
+        if names != self.names:
+            values = self._aligned(names, values)
+        sums = self.sums[i]
+        if len(sums) < len(self.names):  # a new episode, or components added since: they start at 0
+            sums = sums + [0.0] * (len(self.names) - len(sums))
+        self.sums[i] = list(map(operator.add, sums, values))
+        self.returns[i] += total
         self.steps[i] += 1
         events = row[3]["events"]
         if events:
             self.events[i] = self.events[i] + events
         self.features[i] = row[2]
         if done:
-            record = dict(zip(self.names, self.sums[i].tolist(), strict=True))
-            total = float(self.returns[i])
+            record = dict(zip(self.names, self.sums[i], strict=True))
+            total = self.returns[i]
             info["reward_components"] = record
             info["reward_program_return"] = total
             info["reward_faults"] = self.faults[i]
@@ -220,8 +218,7 @@ class GeneratedReward(gym.Wrapper):
                 raise RewardProgramError(f"reward program failed ({exc.kind}): {exc}") from exc
             episodes.fault(0, exc)
             total, comps = 0.0, {}
-        episodes.add(0, total, list(comps), list(comps.values()))
-        episodes.advance(0, row, terminated or truncated, info)
+        episodes.step(0, row, total, list(comps), comps.values(), terminated or truncated, info)
         reward = total if self.combine == "replace" else float(env_reward) + total
         return obs, reward, terminated, truncated, info
 
@@ -296,19 +293,19 @@ def _vec_wrapper_class() -> type:
                 truncated = info.get("TimeLimit.truncated", False)
                 rows.append(episodes.row(i, action, info, reward, done and not truncated, truncated))
             try:
-                names, flat, k = self._box.call_arrays(rows, encoded=True)
-                table = np.frombuffer(flat, dtype=np.float64).reshape(len(rows), k + 1)  # [total, c1..ck] per row
+                names, flat, k = self._box.call_arrays(rows, encoded=True)  # [total, c1..ck] per row
             except SandboxError as exc:
                 if self.on_error == "raise":
                     raise RewardProgramError(f"reward program failed ({exc.kind}): {exc}") from exc
-                names, table = [], np.zeros((len(rows), 1))
+                names, flat, k = [], array("d", bytes(8 * len(rows))), 0
                 for i in range(len(rows)):
                     episodes.fault(i, exc)
-            episodes.add(slice(None), table[:, 0], names, table[:, 1:])
+            w = k + 1
             for i, info in enumerate(infos):
-                if episodes.advance(i, rows[i], done_list[i], info):
+                b = i * w
+                if episodes.step(i, rows[i], flat[b], names, flat[b + 1 : b + w], done_list[i], info):
                     episodes.start(i, self.venv.reset_infos[i])
-            totals = table[:, 0].astype(np.float32)
+            totals = np.frombuffer(flat, dtype=np.float64)[::w].astype(np.float32)
             rewards = totals if self.combine == "replace" else env_rewards + totals
             return obs, rewards, dones, infos
 

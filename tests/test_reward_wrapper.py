@@ -95,11 +95,15 @@ def test_episodes_widen_when_a_program_adds_components() -> None:
     episodes = RewardEpisodes(2)
     for i in range(2):
         episodes.start(i, {"features": {"x": 0.0}})
-    episodes.add(slice(None), np.array([1.0, 2.0]), ["a"], np.array([[1.0], [2.0]]))
-    episodes.add(0, 3.0, ["b", "a"], [3.0, 0.5])  # a new name, and the known one out of order
-    info: dict = {}
     row = ({"x": 0.0}, 0, {"x": 1.0}, {"events": ("e",)}, {})
-    assert episodes.advance(0, row, True, info)
+    info: dict = {}
+    assert not episodes.step(0, row, 1.0, ["a"], [1.0], False, info)
+    assert not episodes.step(1, row, 2.0, ["a"], [2.0], False, info)
+    assert not episodes.step(0, row, 3.0, ["b", "a"], [3.0, 0.5], False, info)  # a new name, the known one moved
+    assert episodes.step(0, row, 0.0, [], [], True, info)  # a fault: nothing to add
     assert info["reward_components"] == {"a": 1.5, "b": 3.0} and info["reward_program_return"] == 4.0
-    assert episodes.events[0] == ("e",) and episodes.steps[0] == 1
+    assert episodes.events[0] == ("e", "e", "e") and episodes.steps[0] == 3 and "reward_components" in info
     assert episodes.pop_log() == [{"a": 1.5, "b": 3.0, "__return__": 4.0, "__faults__": 0.0}]
+    done: dict = {}
+    assert episodes.step(1, row, 1.0, ["a", "b"], [1.0, 1.0], True, done)  # sub-env 1 catches up with "b"
+    assert done["reward_components"] == {"a": 3.0, "b": 1.0} and done["reward_program_return"] == 3.0
