@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 # CPU build of PyTorch (this machine serves it from disk); GPU users: make TORCH=torch (pulls the CUDA build)
 TORCH ?= torch==2.13.0
 DEMO_FLAGS ?= --cycles 3 --steps 30000 --eval-episodes 50 -k 3
+# The local backend (llama.cpp + embedded models) is an extra; the demo and the tests use it.
+EXTRAS ?= local,test
 
 # pipefail: filtering pip's noise must not hide its failures
 SHELL := /bin/bash
@@ -19,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) && \
 	$(PY) -m pip install -q -U pip wheel $(QUIET_PIP) && \
 	$(PY) -m pip install -q "$(TORCH)" $(QUIET_PIP) && \
-	$(PY) -m pip install -q -e '.[test]' $(QUIET_PIP) && \
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]' $(QUIET_PIP) && \
 	{ command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)) ; } || \

@@ -89,7 +89,8 @@ def train_candidate(
             # after the Trainer: its constructor sizes torch's pool for a process that has the machine to itself
             set_worker_threads(threads)
         result, _log = trainer.train(mixture, spec.steps)
-        evaluation = trainer.evaluate(episodes=spec.eval_episodes, skills=list(spec.skills))
+        skills = spec.skills if spec.skills is not None else trainer.family.task().skills
+        evaluation = trainer.evaluate(episodes=spec.eval_episodes, skills=skills)
         checkpoint = None
         if checkpoint_dir is not None:
             checkpoint = trainer.save(Path(checkpoint_dir) / f"{spec.name}-{spec.digest()}")

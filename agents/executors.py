@@ -152,7 +152,7 @@ def _finish(job: _Job, output: dict[str, str] | None, reason: str | None = None)
 FORKSERVER_PRELOAD = (
     "gymsmith.agents.candidates",
     "gymsmith.agents.train",
-    "gymsmith.envs.minigrid_family",
+    "gymsmith.envs",
     "torch._dynamo",
 )
 

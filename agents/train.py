@@ -22,11 +22,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
 from gymsmith.agents.policies import policy_for
-from gymsmith.envs.mixture import MixtureEnv, make_source_env
+from gymsmith.envs.family import Family, family_for, make_env
+from gymsmith.envs.goals import goal_success
+from gymsmith.envs.mixture import MixtureEnv
 from gymsmith.sandbox import CompiledProgram
-from gymsmith.schemas import EnvMixture, EvalResult, MixtureEntry, RewardProgram, Stat, TargetEnv, TrainResult
+from gymsmith.schemas import EnvMixture, EvalResult, Goal, MixtureEntry, RewardProgram, Stat, TargetEnv, TrainResult
 
-#: PPO settings that learn MiniGrid DoorKey on small budgets (close to rl-starter-files' defaults).
+#: PPO settings that learn small MiniGrid key-and-door tasks on small budgets (close to rl-starter-files' defaults).
 DEFAULT_PPO: dict[str, Any] = {
     "n_steps": 128,
     "batch_size": 256,
@@ -86,7 +88,8 @@ class EpisodeLog:
     lengths: list[int] = field(default_factory=list)
     sources: list[int] = field(default_factory=list)
     level_seeds: list[int] = field(default_factory=list)
-    successes: list[bool] = field(default_factory=list)
+    #: The family's per-episode success in [0, 1] (``info["success"]`` on the episode's last step).
+    successes: list[float] = field(default_factory=list)
     events: list[set[str]] = field(default_factory=list)
     components: dict[str, list[float]] = field(default_factory=dict)
     #: PLR's score per episode: mean over its steps of max(GAE advantage, 0) (NaN if its rollout never ended).
@@ -157,7 +160,7 @@ class _CycleCallback(BaseCallback):
                 self.log.sources.append(int(info.get("source", 0)))
                 self.log.level_seeds.append(int(info.get("level_seed", -1)))
                 self.log.events.append(self._events[i])
-                self.log.successes.append("reached_goal" in self._events[i])
+                self.log.successes.append(float(info.get("success", 0.0)))
                 self.log.value_losses.append(float("nan"))
                 self._finished.append((row, i, len(self.log.value_losses) - 1))
                 self._ret[i], self._len[i], self._events[i] = 0.0, 0, set()
@@ -190,6 +193,22 @@ def _worker_env(payload: dict[str, Any], seed: int) -> MixtureEnv:
     return MixtureEnv(payload, seed=seed)
 
 
+class MixtureVecEnv(DummyVecEnv):
+    """DummyVecEnv for `MixtureEnv`s: their every step returns fresh info dicts, so the per-step ``deepcopy`` of
+    the infos SB3 makes (to protect envs that reuse theirs) is a list copy here; it was 6 % of a MiniGrid run."""
+
+    def step_wait(self) -> Any:
+        for i in range(self.num_envs):
+            obs, self.buf_rews[i], terminated, truncated, self.buf_infos[i] = self.envs[i].step(self.actions[i])
+            self.buf_dones[i] = terminated or truncated
+            self.buf_infos[i]["TimeLimit.truncated"] = truncated and not terminated
+            if self.buf_dones[i]:
+                self.buf_infos[i]["terminal_observation"] = obs
+                obs, self.reset_infos[i] = self.envs[i].reset()
+            self._save_obs(i, obs)
+        return self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones), list(self.buf_infos)
+
+
 class Trainer:
     """PPO on a mixture; the target env fixes the observation/action spaces for every cycle.
 
@@ -209,8 +228,11 @@ class Trainer:
         ppo_kwargs: dict[str, Any] | None = None,
         tensorboard_dir: str | None = None,
         reward_program: RewardProgram | None = None,
+        family: Family | None = None,
     ) -> None:
         self.target_env = target_env
+        #: What success and the headline metric mean on this target (evaluation asks it).
+        self.family = family or family_for(target_env)
         self.n_envs = n_envs
         self.seed = seed
         self.device = resolve_device(device)
@@ -220,7 +242,7 @@ class Trainer:
         #: The mixture the envs sample from now (its ``reward`` field aside: see `reward_program`).
         self.mixture = target_mixture(target_env)
         self.vec_env = self._make_vec(self.mixture.model_copy(update={"reward": reward_program}))
-        policy, policy_kwargs = policy_for(self.vec_env.observation_space)
+        policy, policy_kwargs = policy_for(self.vec_env.observation_space, self.family.obs_categories)
         kwargs = {**DEFAULT_PPO, **(ppo_kwargs or {})}
         configure_threads(n_envs if vec == "subproc" else 1)
         self.model = PPO(
@@ -255,7 +277,7 @@ class Trainer:
                 fns = [partial(_worker_env, payload, self.seed * 1000 + i) for i in range(self.n_envs)]
             venv: VecEnv = SubprocVecEnv(fns, start_method="forkserver")
         elif self.vec == "dummy":
-            venv = DummyVecEnv(
+            venv = MixtureVecEnv(
                 [lambda i=i: MixtureEnv(payload, seed=self.seed * 1000 + i) for i in range(self.n_envs)]
             )
             if mixture.reward is not None:
@@ -342,8 +364,10 @@ class Trainer:
         if logger is not None:
             logger.close()
 
-    def evaluate(self, episodes: int = 50, seed: int = 10_000, skills: list[str] | None = None) -> EvalResult:
-        return evaluate(self.model, self.target_env, episodes=episodes, seed=seed, skills=skills)
+    def evaluate(
+        self, episodes: int = 50, seed: int = 10_000, skills: list[str] | None = None, goals: list[Goal] | None = None
+    ) -> EvalResult:
+        return evaluate(self.model, self.family, episodes=episodes, seed=seed, skills=skills, goals=goals)
 
     def save(self, path: str | Path) -> str:
         path = Path(path)
@@ -360,22 +384,32 @@ class Trainer:
 
 
 def evaluate(
-    model: PPO, env_id: str, episodes: int = 50, seed: int = 10_000, skills: list[str] | None = None, n_envs: int = 8
+    model: PPO,
+    family: Family,
+    episodes: int = 50,
+    seed: int = 10_000,
+    skills: list[str] | None = None,
+    goals: list[Goal] | None = None,
+    n_envs: int = 32,
 ) -> EvalResult:
-    """Success rate and per-skill success on the unmodified target, over fixed seeds for comparability.
+    """Success, the family's headline metric, per-skill and per-goal success on the unmodified target, over fixed
+    seeds for comparability.
 
     Actions are sampled (not argmax): greedy MiniGrid policies tend to loop in place, which would measure the
-    evaluation protocol rather than what the agent learned.
+    evaluation protocol rather than what the agent learned. Goals (e.g. the ones an LLM wrote) are scored from
+    the same episodes' event sets, so they are probes, not a second evaluation. Up to ``n_envs`` episodes run
+    side by side, one policy call for all of them per step: an untrained policy runs every episode to the step
+    limit, and batching is what keeps that affordable.
     """
     n_envs = min(n_envs, episodes)
-    envs = [make_source_env(TargetEnv(env_id=env_id)) for _ in range(n_envs)]
+    envs = [make_env(TargetEnv(env_id=family.target_env)) for _ in range(n_envs)]
     seeds = iter(range(seed, seed + episodes))
     obs_list, active = [], []
     for env in envs:
         s = next(seeds, None)
         active.append(s is not None)
         obs_list.append(env.reset(seed=s)[0] if s is not None else None)
-    returns, lengths, events = [], [], []
+    returns, lengths, events, successes = [], [], [], []
     ep_ret = [0.0] * n_envs
     ep_len = [0] * n_envs
     ep_events: list[set[str]] = [set() for _ in range(n_envs)]
@@ -392,7 +426,8 @@ def evaluate(
             if terminated or truncated:
                 returns.append(ep_ret[i])
                 lengths.append(ep_len[i])
-                events.append(ep_events[i] | ({"success"} if reward > 0 else set()))
+                events.append(ep_events[i])
+                successes.append(float(info.get("success", 0.0)))
                 ep_ret[i], ep_len[i], ep_events[i] = 0.0, 0, set()
                 s = next(seeds, None)
                 if s is None:
@@ -401,14 +436,15 @@ def evaluate(
                     obs_list[i] = envs[i].reset(seed=s)[0]
     for env in envs:
         env.close()
-    names = skills or []
-    skill_stats = {name: Stat.of([float(name in ev) for ev in events]) for name in names}
-    success = [float("reached_goal" in ev or "success" in ev) for ev in events]
+    skill_stats = {name: Stat.of([float(name in ev) for ev in events]) for name in skills or []}
     return EvalResult(
-        env_id=env_id,
+        env_id=family.target_env,
         episodes=len(returns),
-        success_rate=float(np.mean(success)) if success else 0.0,
+        success_rate=float(np.mean(successes)) if successes else 0.0,
+        score=family.score(events, successes, returns),
+        metric=family.metric,
         mean_return=float(np.mean(returns)) if returns else 0.0,
         mean_length=float(np.mean(lengths)) if lengths else 0.0,
         skills=skill_stats,
+        goals=goal_success(goals or [], events),
     )

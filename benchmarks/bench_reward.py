@@ -29,17 +29,21 @@ CORPUS = Path(__file__).resolve().parent.parent / "tests" / "sandbox_corpus"
 
 
 def _program() -> Any:
-    from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
+    from gymsmith.envs import family_for
+    from gymsmith.generator.reward_catalogue import default_program
+    from gymsmith.schemas import DEFAULT_TARGET
 
-    return render_compose(default_doorkey_terms())
+    return default_program(family_for(DEFAULT_TARGET))
 
 
 def bench_verification(repeats: int = 9) -> dict[str, float]:
     """Median wall time to verify one candidate, fixtures and sandbox warm (their one-off costs reported apart)."""
-    from gymsmith.generator.verify_reward import default_fixtures, shared_sandbox, verify_reward_program
+    from gymsmith.envs import family_for
+    from gymsmith.generator.verify_reward import reward_fixtures, shared_sandbox, verify_reward_program
+    from gymsmith.schemas import DEFAULT_TARGET
 
     t0 = time.perf_counter()
-    fixtures = default_fixtures()
+    fixtures = reward_fixtures(family_for(DEFAULT_TARGET))
     fixtures_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     shared_sandbox().start()
@@ -64,11 +68,11 @@ def _wrapper_overhead_us(program: Any, n: int = 20000) -> float:
     """Microseconds the wrapper adds per step, measured against a zero-cost env replaying one real step."""
     import gymnasium as gym
 
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import make_env
     from gymsmith.envs.reward_wrapper import GeneratedReward
     from gymsmith.schemas import TargetEnv
 
-    real = make_source_env(TargetEnv())
+    real = make_env(TargetEnv())
     _, first = real.reset(seed=0)
     step = real.step(2)
 
@@ -94,14 +98,14 @@ def _wrapper_overhead_us(program: Any, n: int = 20000) -> float:
 
 def _throughput_child(queue: Any, steps: int, rounds: int, seed: int) -> None:
     try:
-        from gymsmith.envs.mixture import make_source_env
+        from gymsmith.envs import make_env
         from gymsmith.envs.reward_wrapper import GeneratedReward
         from gymsmith.sandbox import confine_current_process
         from gymsmith.schemas import TargetEnv
 
         program = _program()
-        plain = make_source_env(TargetEnv())
-        rewarded = GeneratedReward(make_source_env(TargetEnv()), program)
+        plain = make_env(TargetEnv())
+        rewarded = GeneratedReward(make_env(TargetEnv()), program)
         report = confine_current_process()
         rng = random.Random(seed)
         actions = [rng.randrange(7) for _ in range(steps)]
@@ -158,15 +162,15 @@ def bench_throughput(steps: int = 500, rounds: int = 16, seed: int = 0) -> dict[
 
 def bench_sandbox_runner(steps: int = 600, seed: int = 0) -> dict[str, float]:
     """Reference: the one-row-per-step sandbox runner an unconfined process gets, and a 64-row batch call."""
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import family_for, make_env
     from gymsmith.envs.reward_wrapper import GeneratedReward
-    from gymsmith.generator.verify_reward import default_fixtures
+    from gymsmith.generator.verify_reward import reward_fixtures
     from gymsmith.sandbox import Sandbox
-    from gymsmith.schemas import TargetEnv
+    from gymsmith.schemas import DEFAULT_TARGET, TargetEnv
 
     program = _program()
-    plain = make_source_env(TargetEnv())
-    rewarded = GeneratedReward(make_source_env(TargetEnv()), program, runner="sandbox")
+    plain = make_env(TargetEnv())
+    rewarded = GeneratedReward(make_env(TargetEnv()), program, runner="sandbox")
     rng = random.Random(seed)
     actions = [rng.randrange(7) for _ in range(steps)]
     best: dict[str, float] = {}
@@ -179,7 +183,7 @@ def bench_sandbox_runner(steps: int = 600, seed: int = 0) -> dict[str, float]:
                 if terminated or truncated:
                     env.reset()
             best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
-    rows = default_fixtures().encoded_transitions[:64]
+    rows = reward_fixtures(family_for(DEFAULT_TARGET)).encoded_transitions[:64]
     with Sandbox() as box:
         box.load(program.source)
         for _ in range(20):
@@ -213,14 +217,14 @@ def bench_batched_vec(n_envs: int = 8, steps: int = 100, rounds: int = 16, seed:
     import numpy as np
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import make_env
     from gymsmith.envs.reward_wrapper import GeneratedRewardVecEnv
     from gymsmith.schemas import TargetEnv
 
     program = _program()
-    plain = DummyVecEnv([lambda: make_source_env(TargetEnv()) for _ in range(n_envs)])
+    plain = DummyVecEnv([lambda: make_env(TargetEnv()) for _ in range(n_envs)])
     rewarded = GeneratedRewardVecEnv(
-        DummyVecEnv([lambda: make_source_env(TargetEnv()) for _ in range(n_envs)]), program
+        DummyVecEnv([lambda: make_env(TargetEnv()) for _ in range(n_envs)]), program
     )
     actions = np.random.default_rng(seed).integers(0, 7, size=(steps, n_envs))
 
@@ -258,9 +262,11 @@ def bench_batched_vec(n_envs: int = 8, steps: int = 100, rounds: int = 16, seed:
 
 def bench_corpus() -> dict[str, Any]:
     """Every hostile program must be rejected (at its expected layer); every benign one accepted."""
-    from gymsmith.generator.verify_reward import default_fixtures, verify_reward_program
+    from gymsmith.envs import family_for
+    from gymsmith.generator.verify_reward import reward_fixtures, verify_reward_program
+    from gymsmith.schemas import DEFAULT_TARGET
 
-    fixtures = default_fixtures()
+    fixtures = reward_fixtures(family_for(DEFAULT_TARGET))
     hostile = sorted(CORPUS.glob("*.py"))
     benign = sorted((CORPUS / "benign").glob("*.py"))
     rejected = at_layer = 0

@@ -1,7 +1,7 @@
 """The classic curricula the LLM curriculum is compared against: PLR, learning progress, domain randomisation.
 
-All three draw from the same MiniGrid family the LLM is allowed to propose from (`minigrid_family`, derived from
-the target's size), so a comparison measures how levels are *chosen*, not what can be expressed. Curriculum
+All three draw from the target's family, the same ranges the LLM is allowed to propose from (`Family.random_spec`,
+`plr_sources`, `ladder`), so a comparison measures how levels are *chosen*, not what can be expressed. Curriculum
 choices are made once per cycle (an `EnvMixture`), but PLR and LP act at episode granularity inside a cycle:
 PLR pins exact level seeds with one mixture entry per replayed level (weights = its replay distribution), and
 both read the per-episode `EpisodeLog` after the cycle to update their scores.
@@ -18,102 +18,12 @@ from typing import Any
 import numpy as np
 
 from gymsmith.config import DRSettings, LPSettings, PLRSettings
-from gymsmith.curricula.base import Artifacts, CycleOutcome, Strategy
-from gymsmith.schemas import EnvMixture, Feedback, MiniGridLevelSpec, MixtureEntry, TargetEnv, TaskSpec
+from gymsmith.curricula.base import Artifacts, CycleOutcome, Decision, Strategy
+from gymsmith.envs.family import Family
+from gymsmith.schemas import EnvSpec, Feedback, MixtureEntry, TargetEnv, TaskSpec
 
-#: Largest level seed handed to MiniGrid (numpy seeds must fit in 32 bits).
+#: Largest level seed handed to an env (numpy seeds must fit in 32 bits).
 MAX_SEED = 2**31 - 1
-
-# ------------------------------------------------------------------------------------------- the family
-
-
-def family_ranges(task: TaskSpec) -> dict[str, Any]:
-    """The MiniGrid ranges the LLM proposes from; sharing them keeps the comparison about choice, not reach."""
-    from gymsmith.generator.proposer import minigrid_family
-
-    return minigrid_family(task)
-
-
-def target_size(task: TaskSpec) -> int:
-    from gymsmith.generator.proposer import target_size as size_of
-
-    return size_of(task.target_env)
-
-
-def _structure(kind: str, size: int, goal: str = "far") -> MiniGridLevelSpec:
-    """Three structures of rising difficulty: an open room, a room split by an unlocked door, DoorKey."""
-    if kind == "open":
-        return MiniGridLevelSpec(name=f"open-{size}-{goal}", size=size, wall=False, door_locked=False, key=False,
-                                 goal=goal)
-    if kind == "door":
-        return MiniGridLevelSpec(name=f"door-{size}-{goal}", size=size, wall=True, door_locked=False, key=False,
-                                 goal=goal)
-    if kind == "doorkey":
-        return MiniGridLevelSpec(name=f"doorkey-{size}-{goal}", size=size, wall=True, door_locked=True, key=True,
-                                 goal=goal)
-    raise ValueError(f"unknown structure {kind!r}")
-
-
-def plr_sources(task: TaskSpec) -> list[MiniGridLevelSpec | TargetEnv]:
-    """PLR's fixed family: each structure at every size from 5 to the target's, plus the target env itself.
-
-    A PLR level is a (source, seed) pair from this list, so replaying a level reproduces it exactly. Targets
-    outside MiniGrid have no spec family here and PLR replays the target's own seeds only.
-    """
-    from gymsmith.envs.mixture import is_minigrid_id
-
-    target = TargetEnv(env_id=task.target_env)
-    if not is_minigrid_id(task.target_env):
-        return [target]
-    top = max(5, target_size(task))
-    specs: list[MiniGridLevelSpec | TargetEnv] = [
-        _structure(kind, size) for size in range(5, top + 1) for kind in ("open", "door", "doorkey")
-    ]
-    return [*specs, target]
-
-
-def difficulty_ladder(task: TaskSpec) -> list[MiniGridLevelSpec]:
-    """LP's buckets, easiest first, ending at target-sized DoorKey (at most four DoorKey sizes)."""
-    top = max(5, target_size(task))
-    sizes = sorted({int(round(x)) for x in np.linspace(5, top, num=min(4, top - 4))})
-    ladder = [_structure("open", 5, "near"), _structure("open", 5, "far")]
-    if top > 5:
-        ladder.append(_structure("open", top, "far"))
-    ladder.append(_structure("door", 5))
-    if top > 5:
-        ladder.append(_structure("door", top))
-    ladder.extend(_structure("doorkey", size) for size in sizes)
-    return ladder
-
-
-def random_spec(rng: np.random.Generator, ranges: dict[str, Any], name: str) -> MiniGridLevelSpec:
-    """A uniform draw over the valid combinations of the family's ranges (rejection on inconsistent flags)."""
-    while True:
-        wall, door_locked, key = (bool(rng.integers(2)) for _ in range(3))
-        if door_locked and not (wall and key):
-            continue
-        return MiniGridLevelSpec(
-            name=name,
-            size=int(rng.choice(ranges["sizes"])),
-            wall=wall,
-            door_locked=door_locked,
-            key=key,
-            lava=int(rng.choice(ranges["lava"])),
-            distractors=int(rng.choice(ranges["distractors"])),
-            goal=str(rng.choice(ranges["goals"])),
-        )
-
-
-def _with_target(strategy: Strategy, entries: list[MixtureEntry]) -> tuple[EnvMixture, int | None]:
-    """The mixture plus where the strategy's own entries start in it (episode logs index the mixture).
-
-    `with_target` puts the target entry first; with target_ratio 1 (or no entries) none of the strategy's own
-    entries are in the mixture and the offset is None.
-    """
-    mixture = strategy.with_target(entries)
-    if not entries or strategy.target_ratio >= 1.0:
-        return mixture, None
-    return mixture, len(mixture.entries) - len(entries)
 
 
 # ------------------------------------------------------------------------------------------------- PLR
@@ -169,15 +79,18 @@ class PrioritizedLevelReplay(Strategy):
 
     def __init__(
         self,
+        family: Family,
         task: TaskSpec,
         settings: PLRSettings | None = None,
         target_ratio: float = 0.25,
         seed: int = 0,
-        sources: list[MiniGridLevelSpec | TargetEnv] | None = None,
+        sources: list[EnvSpec] | None = None,
     ) -> None:
-        super().__init__(task.target_env, target_ratio, seed)
+        super().__init__(family, task, target_ratio, seed)
         self.settings = settings or PLRSettings()
-        self.sources = sources if sources is not None else plr_sources(task)
+        #: The level generators: the family's (none when it cannot express the target) plus the target itself,
+        #: so a level is a (generator, seed) pair and replaying one reproduces it exactly.
+        self.sources = sources if sources is not None else [*family.plr_sources(), TargetEnv(env_id=self.target_env)]
         self.levels = self._draw_levels(self.settings.num_levels)
         self._reindex()
         n = len(self.levels)
@@ -225,8 +138,7 @@ class PrioritizedLevelReplay(Strategy):
             probs[~self.seen] = (1.0 - replay) / n_unseen
         return probs
 
-    def next_mixture(self, history: list[Feedback]) -> EnvMixture:
-        self.artifacts = Artifacts()
+    def decide(self, history: list[Feedback]) -> Decision:
         probs = self.level_probabilities()
         entries: list[MixtureEntry] = []
         self._entry_sources = []
@@ -246,8 +158,9 @@ class PrioritizedLevelReplay(Strategy):
             weight = float(sum(probs[self._index[(source, s)]] for s in seeds))
             entries.append(MixtureEntry(source=self.sources[source], weight=weight, seeds=seeds))
             self._entry_sources.append(source)
-        mixture, self._offset = _with_target(self, entries)
-        return mixture
+        mixture = self.with_target(entries)
+        self._offset = self.offset_of(mixture, entries)
+        return Decision(mixture)
 
     def update(self, outcome: CycleOutcome) -> None:
         log = outcome.log
@@ -318,15 +231,16 @@ class LearningProgress(Strategy):
 
     def __init__(
         self,
+        family: Family,
         task: TaskSpec,
         settings: LPSettings | None = None,
         target_ratio: float = 0.25,
         seed: int = 0,
-        buckets: list[MiniGridLevelSpec] | None = None,
+        buckets: list[EnvSpec] | None = None,
     ) -> None:
-        super().__init__(task.target_env, target_ratio, seed)
+        super().__init__(family, task, target_ratio, seed)
         self.settings = settings or LPSettings()
-        self.buckets = buckets if buckets is not None else difficulty_ladder(task)
+        self.buckets = buckets if buckets is not None else family.ladder()
         n = len(self.buckets)
         self.success: list[float | None] = [None] * n
         self.lp = np.zeros(n)
@@ -336,14 +250,14 @@ class LearningProgress(Strategy):
     def probabilities(self) -> np.ndarray:
         return lp_probabilities(self.lp, self.measured >= 2, self.settings.eps)
 
-    def next_mixture(self, history: list[Feedback]) -> EnvMixture:
-        self.artifacts = Artifacts()
+    def decide(self, history: list[Feedback]) -> Decision:
         entries = [
             MixtureEntry(source=bucket, weight=float(p))
             for bucket, p in zip(self.buckets, self.probabilities(), strict=True)
         ]
-        mixture, self._offset = _with_target(self, entries)
-        return mixture
+        mixture = self.with_target(entries)
+        self._offset = self.offset_of(mixture, entries)
+        return Decision(mixture)
 
     def update(self, outcome: CycleOutcome) -> None:
         offset = self._offset
@@ -383,41 +297,45 @@ class LearningProgress(Strategy):
 class DomainRandomization(Strategy):
     """Each cycle, fresh specs drawn uniformly over the family's ranges; unsolvable draws are re-drawn.
 
-    Each spec is itself a distribution (positions re-sampled every episode), so with several specs per cycle
-    the agent sees a near-uniform sample of the whole family. The draw depends only on (seed, cycle), so a
-    resumed run trains on the same levels without stored state.
+    Each spec is itself a distribution (levels re-sampled every episode), so with several specs per cycle the
+    agent sees a near-uniform sample of the whole family. The draw depends only on (seed, cycle), so a resumed
+    run trains on the same levels without stored state.
     """
 
     name = "dr"
 
     def __init__(
-        self, task: TaskSpec, settings: DRSettings | None = None, target_ratio: float = 0.25, seed: int = 0
+        self,
+        family: Family,
+        task: TaskSpec,
+        settings: DRSettings | None = None,
+        target_ratio: float = 0.25,
+        seed: int = 0,
     ) -> None:
-        super().__init__(task.target_env, target_ratio, seed)
+        super().__init__(family, task, target_ratio, seed)
         self.settings = settings or DRSettings()
-        self.ranges = family_ranges(task)
+        family.random_spec(np.random.default_rng(0), "probe")  # fail now, naming what is missing, not mid-run
 
-    def sample(self, cycle: int) -> list[MiniGridLevelSpec]:
+    def sample(self, cycle: int) -> tuple[list[EnvSpec], Artifacts]:
         from gymsmith.generator.verifier import verify_env_config
         from gymsmith.schemas import RejectedSpec
 
         rng = np.random.default_rng([self.seed, cycle, 0x4452])
         k = self.settings.levels_per_cycle
-        accepted: list[MiniGridLevelSpec] = []
+        accepted: list[EnvSpec] = []
         artifacts = Artifacts()
         for _ in range(20 * k):
             if len(accepted) == k:
                 break
-            spec = random_spec(rng, self.ranges, name=f"dr-c{cycle}-{len(accepted)}")
-            verdict = verify_env_config(spec)
+            spec = self.family.random_spec(rng, name=f"dr-c{cycle}-{len(accepted)}")
+            verdict = verify_env_config(spec, self.family)
             artifacts.verdicts.append(verdict)
             if verdict.accepted:
                 accepted.append(spec)
             else:  # stored and reported, not shown as an error: rejection sampling is how DR stays valid
                 artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=verdict.reason()))
-        self.artifacts = artifacts
-        return accepted
+        return accepted, artifacts
 
-    def next_mixture(self, history: list[Feedback]) -> EnvMixture:
-        specs = self.sample(len(history))
-        return self.with_target([MixtureEntry(source=s, weight=1.0) for s in specs])
+    def decide(self, history: list[Feedback]) -> Decision:
+        specs, artifacts = self.sample(len(history))
+        return Decision(self.with_target([MixtureEntry(source=s, weight=1.0) for s in specs]), artifacts)

@@ -14,14 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from gymsmith.config import LLMCurriculumSettings
-from gymsmith.curricula.base import Artifacts, CycleOutcome, Strategy, per_source_success
+from gymsmith.curricula.base import Artifacts, CycleOutcome, Decision, Strategy, per_source_success
+from gymsmith.envs.family import Family
 from gymsmith.generator.proposer import Proposer
 from gymsmith.generator.verifier import verify_env_config
-from gymsmith.schemas import EnvMixture, Feedback, MiniGridLevelSpec, MixtureEntry, RejectedSpec, TaskSpec
-
-
-def _structure(spec: MiniGridLevelSpec) -> str:
-    return spec.model_copy(update={"name": ""}).digest()
+from gymsmith.schemas import EnvSpec, Feedback, MixtureEntry, RejectedSpec, TaskSpec, spec_models
 
 
 def learnability(success: float | None, floor: float, mastered: float = 1.0) -> float:
@@ -39,47 +36,47 @@ class LLMCurriculum(Strategy):
 
     def __init__(
         self,
+        family: Family,
         task: TaskSpec,
         proposer: Proposer,
         target_ratio: float = 0.25,
         seed: int = 0,
         settings: LLMCurriculumSettings | None = None,
     ) -> None:
-        super().__init__(task.target_env, target_ratio, seed)
-        self.task = task
+        super().__init__(family, task, target_ratio, seed)
+        family.require_expressible("the llm curriculum")
         self.proposer = proposer
         self.settings = settings or LLMCurriculumSettings()
         #: Accepted specs of the last cycle that produced any: the fallback when a proposal yields nothing.
-        self.current: list[MiniGridLevelSpec] = []
+        self.current: list[EnvSpec] = []
         #: ``archive`` mode: every accepted level, oldest first, with its last measured training success.
         self.archive: list[dict[str, Any]] = []
 
-    def next_mixture(self, history: list[Feedback]) -> EnvMixture:
+    def decide(self, history: list[Feedback]) -> Decision:
         cycle = len(history)
         feedback = history[-1] if history else None
         notes = self._mastered_notes() if self.settings.mixture == "archive" else None
         proposal = self.proposer.propose(self.task, feedback, cycle=cycle, notes=notes)
-        artifacts = Artifacts(proposals=[proposal], llm_calls=list(proposal.llm_calls))
+        artifacts = Artifacts(proposals=[proposal], llm_calls=list(proposal.llm_calls), goals=list(proposal.goals))
         artifacts.rejected.extend(proposal.rejected)
-        accepted: list[MiniGridLevelSpec] = []
+        accepted: list[EnvSpec] = []
         seen: set[str] = set()
         for spec in proposal.env_configs:
-            digest = _structure(spec)  # type: ignore[arg-type]
+            digest = self.family.structure(spec)
             if digest in seen:
                 continue  # identical structure under another name adds nothing to the mixture
             seen.add(digest)
-            verdict = verify_env_config(spec)
+            verdict = verify_env_config(spec, self.family)
             artifacts.verdicts.append(verdict)
             if verdict.accepted:
-                accepted.append(spec)  # type: ignore[arg-type]
+                accepted.append(spec)
             else:
                 artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=verdict.reason()))
         if accepted:
             self.current = accepted
-        self.artifacts = artifacts
         if self.settings.mixture == "archive":
-            return self.with_target(self._archive_entries(self.current))
-        return self.with_target([MixtureEntry(source=s, weight=1.0) for s in self.current])
+            return Decision(self.with_target(self._archive_entries(self.current)), artifacts)
+        return Decision(self.with_target([MixtureEntry(source=s, weight=1.0) for s in self.current]), artifacts)
 
     def _mastered_notes(self) -> dict[str, Any] | None:
         """A small model keeps re-proposing what it proposed before; telling it which levels are already
@@ -90,13 +87,17 @@ class LLMCurriculum(Strategy):
         if not mastered:
             return None
         shown = [{k: v for k, v in spec.items() if k not in ("family", "max_steps")} for spec in mastered]
-        return {"mastered": shown, "threshold": threshold, "max_size": max(spec["size"] for spec in mastered)}
+        notes: dict[str, Any] = {"mastered": shown, "threshold": threshold}
+        sizes = [spec["size"] for spec in mastered if isinstance(spec.get("size"), int)]
+        if sizes:
+            notes["max_size"] = max(sizes)
+        return notes
 
-    def _archive_entries(self, newest: list[MiniGridLevelSpec]) -> list[MixtureEntry]:
+    def _archive_entries(self, newest: list[EnvSpec]) -> list[MixtureEntry]:
         known = {item["digest"]: item for item in self.archive}
         newest_digests: dict[str, None] = {}  # ordered set
         for spec in newest:
-            digest = _structure(spec)
+            digest = self.family.structure(spec)
             newest_digests[digest] = None
             if digest not in known:
                 known[digest] = {"digest": digest, "spec": spec.model_dump(mode="json"), "success": None}
@@ -109,9 +110,7 @@ class LLMCurriculum(Strategy):
         rest.sort(key=lambda item: learnability(item["success"], floor, mastered), reverse=True)
         chosen += rest[: max(0, self.settings.archive_size - len(chosen))]
         return [
-            MixtureEntry(
-                source=MiniGridLevelSpec(**item["spec"]), weight=learnability(item["success"], floor, mastered)
-            )
+            MixtureEntry(source=_spec(item["spec"]), weight=learnability(item["success"], floor, mastered))
             for item in chosen
         ]
 
@@ -121,8 +120,8 @@ class LLMCurriculum(Strategy):
             return
         known = {item["digest"]: item for item in self.archive}
         for entry, stat in zip(outcome.mixture.entries, per_source_success(outcome.mixture, outcome.log), strict=True):
-            if isinstance(entry.source, MiniGridLevelSpec) and stat.n > 0:
-                item = known.get(_structure(entry.source))
+            if entry.source.family == self.family.name and stat.n > 0:
+                item = known.get(self.family.structure(entry.source))
                 if item is not None:
                     item["success"] = stat.mean
 
@@ -130,5 +129,10 @@ class LLMCurriculum(Strategy):
         return {"current": [s.model_dump(mode="json") for s in self.current], "archive": self.archive}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.current = [MiniGridLevelSpec(**s) for s in state.get("current", [])]
+        self.current = [_spec(s) for s in state.get("current", [])]
         self.archive = [dict(item) for item in state.get("archive", [])]
+
+
+def _spec(data: dict[str, Any]) -> EnvSpec:
+    """A stored spec back as its family's model (the ``family`` tag says which)."""
+    return spec_models()[data["family"]].model_validate(data)

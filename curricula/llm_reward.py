@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gymsmith.curricula.base import Artifacts, Strategy
+from gymsmith.curricula.base import Artifacts, Decision, Strategy
+from gymsmith.envs.family import Family
 from gymsmith.generator.reward_designer import CandidateReport, RewardDesigner
 from gymsmith.schemas import (
     EnvMixture,
@@ -26,9 +27,11 @@ from gymsmith.schemas import (
 class LLMRewardCurriculum(Strategy):
     name = "llm-reward"
 
-    def __init__(self, task: TaskSpec, designer: RewardDesigner, candidates: int = 2, seed: int = 0) -> None:
-        super().__init__(task.target_env, target_ratio=1.0, seed=seed)
-        self.task = task
+    def __init__(
+        self, family: Family, task: TaskSpec, designer: RewardDesigner, candidates: int = 2, seed: int = 0
+    ) -> None:
+        # the reward is what evolves: training stays on the target itself
+        super().__init__(family, task, target_ratio=1.0, seed=seed)
         self.designer = designer
         self.candidates = candidates
         self.program: RewardProgram | None = None
@@ -51,7 +54,7 @@ class LLMRewardCurriculum(Strategy):
                     for r in last.rejected]
         return reports
 
-    def next_mixture(self, history: list[Feedback]) -> EnvMixture:
+    def decide(self, history: list[Feedback]) -> Decision:
         cycle = len(history)
         candidates = self.designer.propose(self.task, self.candidates, self._reflection(history), iteration=cycle)
         artifacts = Artifacts(
@@ -66,9 +69,9 @@ class LLMRewardCurriculum(Strategy):
                 artifacts.rejected.append(RejectedSpec(spec={"name": c.name}, reason=c.verdict.reason()))
         if chosen is not None:
             self.program = chosen
-        self.artifacts = artifacts
-        return EnvMixture(entries=[MixtureEntry(source=TargetEnv(env_id=self.target_env), weight=1.0)],
-                          reward=self.program)
+        mixture = EnvMixture(entries=[MixtureEntry(source=TargetEnv(env_id=self.target_env), weight=1.0)],
+                             reward=self.program)
+        return Decision(mixture, artifacts)
 
     def state_dict(self) -> dict[str, Any]:
         return {"program": self.program.model_dump(mode="json") if self.program else None}

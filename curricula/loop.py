@@ -1,7 +1,8 @@
-"""The cycle driver: choose mixture → train → evaluate on the target → feedback → commit, C times.
+"""The cycle driver: decide → train → evaluate on the target → feedback → commit, C times.
 
-The loop knows nothing about which curriculum it runs; it only talks to the `Strategy` interface, so the LLM
-curriculum and the classic ones are compared under exactly the same training and evaluation.
+The loop knows nothing about which curriculum or env family it runs; it only talks to the `Strategy` interface
+and the `Trainer`, so every curriculum is compared under exactly the same training and evaluation. Front ends
+observe it through `LoopCallback`s.
 """
 
 from __future__ import annotations
@@ -9,48 +10,77 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from gymsmith.agents.train import Trainer
 from gymsmith.config import RunConfig
-from gymsmith.curricula.base import CycleOutcome, Strategy, build_feedback
+from gymsmith.curricula.base import CycleOutcome, Decision, Strategy, build_feedback
 from gymsmith.curricula.store import CycleRecord, RunStore
-from gymsmith.schemas import EnvMixture, EvalResult, Feedback
+from gymsmith.schemas import EvalResult, Feedback, TaskSpec
 
 
-class LoopHooks(Protocol):
-    """What a front end (the CLI's rich display, a notebook) may observe; all methods optional in spirit."""
+class LoopCallback:
+    """What a front end (the CLI's display, a notebook, a logger) may observe, like SB3's callbacks.
 
-    def attach(self, loop: CurriculumLoop) -> None: ...
-    def cycle_started(self, cycle: int, total: int) -> None: ...
-    def mixture_chosen(self, cycle: int, mixture: EnvMixture, strategy: Strategy) -> None: ...
-    def train_progress(self, steps: int) -> None: ...
-    def training_started(self, cycle: int, steps: int) -> None: ...
-    def evaluation_started(self, cycle: int, episodes: int) -> None: ...
-    def cycle_finished(self, cycle: int, outcome: CycleOutcome, record: CycleRecord) -> None: ...
+    Every method is a no-op here; subclasses override what they need. Callbacks observe: they never change what
+    the loop does, except by asking it to stop (``loop.stop_requested = True``).
+    """
+
+    def on_run_start(self, loop: CurriculumLoop) -> None:
+        """Before the first cycle (also of a resumed run)."""
+
+    def on_cycle_start(self, cycle: int, total: int) -> None:
+        """A cycle begins; the strategy has not decided yet."""
+
+    def on_decision(self, cycle: int, decision: Decision) -> None:
+        """The strategy chose the mixture (with what it cost: LLM calls, verdicts, rejections)."""
+
+    def on_training_start(self, cycle: int, steps: int) -> None:
+        """Training on the decision's mixture begins."""
+
+    def on_training_step(self, steps: int) -> None:
+        """``steps`` more env steps were trained (one vectorised step)."""
+
+    def on_evaluation_start(self, cycle: int, episodes: int) -> None:
+        """Training is over; evaluation on the target begins."""
+
+    def on_cycle_end(self, cycle: int, outcome: CycleOutcome, record: CycleRecord) -> None:
+        """The cycle is committed to the store."""
 
 
-class SilentHooks:
-    def attach(self, loop: CurriculumLoop) -> None:
-        pass
+class CallbackList(LoopCallback):
+    """Several callbacks, called in order."""
 
-    def cycle_started(self, cycle: int, total: int) -> None:
-        pass
+    def __init__(self, callbacks: list[LoopCallback] | None = None) -> None:
+        self.callbacks = list(callbacks or [])
 
-    def mixture_chosen(self, cycle: int, mixture: EnvMixture, strategy: Strategy) -> None:
-        pass
+    def on_run_start(self, loop: CurriculumLoop) -> None:
+        for c in self.callbacks:
+            c.on_run_start(loop)
 
-    def training_started(self, cycle: int, steps: int) -> None:
-        pass
+    def on_cycle_start(self, cycle: int, total: int) -> None:
+        for c in self.callbacks:
+            c.on_cycle_start(cycle, total)
 
-    def train_progress(self, steps: int) -> None:
-        pass
+    def on_decision(self, cycle: int, decision: Decision) -> None:
+        for c in self.callbacks:
+            c.on_decision(cycle, decision)
 
-    def evaluation_started(self, cycle: int, episodes: int) -> None:
-        pass
+    def on_training_start(self, cycle: int, steps: int) -> None:
+        for c in self.callbacks:
+            c.on_training_start(cycle, steps)
 
-    def cycle_finished(self, cycle: int, outcome: CycleOutcome, record: CycleRecord) -> None:
-        pass
+    def on_training_step(self, steps: int) -> None:
+        for c in self.callbacks:
+            c.on_training_step(steps)
+
+    def on_evaluation_start(self, cycle: int, episodes: int) -> None:
+        for c in self.callbacks:
+            c.on_evaluation_start(cycle, episodes)
+
+    def on_cycle_end(self, cycle: int, outcome: CycleOutcome, record: CycleRecord) -> None:
+        for c in self.callbacks:
+            c.on_cycle_end(cycle, outcome, record)
 
 
 @dataclass
@@ -79,11 +109,13 @@ class StopRequested(Exception):
 @dataclass
 class CurriculumLoop:
     config: RunConfig
+    #: The task with what the user left open derived from the target (`Family.task`).
+    task: TaskSpec
     store: RunStore
     run_id: str
     strategy: Strategy
     trainer: Trainer
-    hooks: Any = field(default_factory=SilentHooks)
+    callbacks: CallbackList = field(default_factory=CallbackList)
     history: list[Feedback] = field(default_factory=list)
     stop_requested: bool = False
 
@@ -91,7 +123,7 @@ class CurriculumLoop:
     def run_dir(self) -> Path:
         return Path(self.config.runs_dir) / self.run_id
 
-    def resume_state(self) -> int:
+    def restore(self) -> int:
         """Restore history, strategy state and policy from the last committed cycle; returns the next cycle."""
         cycles = self.store.cycles(self.run_id)
         if not cycles:
@@ -107,28 +139,26 @@ class CurriculumLoop:
     def run_cycle(self, cycle: int) -> CycleRecord:
         cfg = self.config
         record = CycleRecord(cycle=cycle)
-        self.hooks.cycle_started(cycle, cfg.cycles)
-        mixture = self.strategy.next_mixture(self.history)
-        artifacts = self.strategy.artifacts
+        self.callbacks.on_cycle_start(cycle, cfg.cycles)
+        decision = self.strategy.decide(self.history)
+        mixture, artifacts = decision.mixture, decision.artifacts
         if self.stop_requested:  # e.g. Ctrl-C during a long LLM call: don't start training
             raise StopRequested
-        self.hooks.mixture_chosen(cycle, mixture, self.strategy)
-        self.hooks.training_started(cycle, cfg.steps_per_cycle)
+        self.callbacks.on_decision(cycle, decision)
+        self.callbacks.on_training_start(cycle, cfg.steps_per_cycle)
 
         def progress(n: int) -> None:
-            self.hooks.train_progress(n)
+            self.callbacks.on_training_step(n)
             if self.stop_requested:
                 raise StopRequested
 
         training, log = self.trainer.train(mixture, cfg.steps_per_cycle, on_step=progress)
-        evaluation_started = getattr(self.hooks, "evaluation_started", None)
-        if evaluation_started is not None:
-            evaluation_started(cycle, cfg.eval_episodes)
+        self.callbacks.on_evaluation_start(cycle, cfg.eval_episodes)
         evaluation: EvalResult = self.trainer.evaluate(
-            episodes=cfg.eval_episodes, seed=10_000, skills=cfg.task.skills
+            episodes=cfg.eval_episodes, seed=10_000, skills=self.task.skills, goals=artifacts.goals
         )
         self.trainer.log_scalars(
-            {"eval/target_success": evaluation.success_rate, "eval/cycle": cycle}
+            {"eval/target_success": evaluation.success_rate, "eval/score": evaluation.score, "eval/cycle": cycle}
             | {f"eval/skill_{name}": stat.mean for name, stat in evaluation.skills.items()}
         )
         training = training.model_copy(update={"evaluation": evaluation})
@@ -149,13 +179,13 @@ class CurriculumLoop:
         record.total_steps = self.trainer.total_steps
         self.store.commit_cycle(self.run_id, record)
         self.history.append(feedback)
-        self.hooks.cycle_finished(cycle, outcome, record)
+        self.callbacks.on_cycle_end(cycle, outcome, record)
         return record
 
     def run(self) -> RunSummary:
         start = time.perf_counter()
-        self.hooks.attach(self)
-        first = self.resume_state()
+        first = self.restore()
+        self.callbacks.on_run_start(self)
         stopped = False
         self.store.set_status(self.run_id, "running")
         try:

@@ -89,32 +89,45 @@ def _empty(ax: Any, message: str) -> None:
 # --------------------------------------------------------------------------------------------- figures
 
 
+def metric_of(runs: list[RunData]) -> str:
+    """The headline metric the runs share (the family's: success rate, or e.g. the Crafter score)."""
+    metrics = {c["metric"] for run in runs for c in run.cycles if c.get("metric")}
+    return metrics.pop() if len(metrics) == 1 else "success"
+
+
+def headline(cycle: dict[str, Any], metric: str) -> float | None:
+    return cycle["target_success"] if metric == "success" else cycle["score"]
+
+
 def plot_success(runs: list[RunData], path: Path) -> Path:
-    """Target success against cumulative env steps: the curve every curriculum is judged by."""
+    """The target's headline metric against cumulative env steps: the curve every curriculum is judged by."""
+    metric = metric_of(runs)
     fig = _figure()
     ax = fig.add_subplot()
     plotted = False
     for run in runs:
         steps = [c["total_steps"] or 0 for c in run.cycles]
-        success = [c["target_success"] or 0.0 for c in run.cycles]
+        values = [headline(c, metric) or 0.0 for c in run.cycles]
         if steps:
-            ax.plot(steps, success, marker="o", label=run.label)
+            ax.plot(steps, values, marker="o", label=run.label)
             plotted = True
+    label = "target success rate" if metric == "success" else metric.replace("_", " ")
     if plotted:
         ax.set_xlabel("env steps")
-        ax.set_ylabel("target success rate")
-        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel(label)
+        if metric == "success":
+            ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     else:
         _empty(ax, "no committed cycles yet")
-    ax.set_title("target success vs env steps")
+    ax.set_title(f"{label} vs env steps")
     return _save(fig, path)
 
 
 def skill_matrix(run: RunData) -> tuple[list[str], np.ndarray]:
     """Skills x cycles of evaluation success; skills in the task's order, then any others measured."""
-    skills: list[str] = list(run.config.get("task", {}).get("skills", []))
+    skills: list[str] = list(run.config.get("task", {}).get("skills") or [])
     for ev in run.evaluations:
         skills.extend(name for name in ev["body"].get("skills", {}) if name not in skills)
     matrix = np.full((len(skills), len(run.evaluations)), np.nan)
@@ -242,10 +255,11 @@ def render_levels(run: RunData, out_dir: Path, max_per_cycle: int = MAX_LEVELS_P
     """PNGs of the highest-weight levels of each cycle; identical (spec, seed) pairs are rendered once."""
     from pydantic import TypeAdapter
 
+    import gymsmith.envs  # noqa: F401  (registers the families' spec models)
     from gymsmith.envs.render import save_render
-    from gymsmith.schemas import GymKwargsSpec, MixtureSource
+    from gymsmith.schemas import AnySpec
 
-    adapter = TypeAdapter(MixtureSource)
+    adapter = TypeAdapter(AnySpec)
     level_dir = out_dir / "levels" / _safe(run.id)
     level_dir.mkdir(parents=True, exist_ok=True)
     rendered: dict[tuple[str, int], list[str]] = {}
@@ -259,13 +273,12 @@ def render_levels(run: RunData, out_dir: Path, max_per_cycle: int = MAX_LEVELS_P
             source = adapter.validate_python(entry["source"])
             seeds = entry.get("seeds") or []
             seed = int(seeds[0]) if seeds else 0
-            config = GymKwargsSpec(name="target", env_id=source.env_id) if source.family == "target" else source
             name = source.env_id if source.family == "target" else source.name
             key = (source.digest(), seed)
             if key not in rendered:
                 stem = level_dir / f"{source.family}_{source.digest()}_{seed}.png"
                 try:
-                    rendered[key] = [str(p.relative_to(out_dir)) for p in save_render(config, stem, seed=seed)]
+                    rendered[key] = [str(p.relative_to(out_dir)) for p in save_render(source, stem, seed=seed)]
                 except Exception as exc:  # an env without an RGB render must not sink the whole report
                     rendered[key] = []
                     name += f" (no render: {type(exc).__name__})"
@@ -299,12 +312,12 @@ def _table(headers: list[str], rows: list[list[Any]], cls: str = "") -> str:
     return f'<table class="{cls}"><tr>{head}</tr>{body}</table>'
 
 
-def _run_rows(runs: list[RunData]) -> list[list[Any]]:
+def _run_rows(runs: list[RunData], metric: str) -> list[list[Any]]:
     rows = []
     for run in runs:
         steps = run.cycles[-1]["total_steps"] if run.cycles else 0
-        final = run.cycles[-1]["target_success"] if run.cycles else None
-        best = max((c["target_success"] or 0.0 for c in run.cycles), default=None)
+        final = headline(run.cycles[-1], metric) if run.cycles else None
+        best = max((headline(c, metric) or 0.0 for c in run.cycles), default=None)
         train_s = sum(t["wall_time_s"] or 0.0 for t in run.trainings)
         rows.append([
             html.escape(run.id), html.escape(str(run.config.get("curriculum"))), html.escape(run.target_env),
@@ -323,14 +336,17 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = [load_run(store, run_id) for run_id in dict.fromkeys(run_ids)]
+    metric = metric_of(runs)
+    title = "success" if metric == "success" else metric.replace("_", " ")
     parts = [f"<h1>gymsmith report: {html.escape(runs[0].label)}</h1>"]
     parts.append(_table(
-        ["run", "curriculum", "target", "status", "cycles", "env steps", "final success", "best", "train s"],
-        _run_rows(runs),
+        ["run", "curriculum", "target", "status", "cycles", "env steps", f"final {title}", "best", "train s"],
+        _run_rows(runs, metric),
     ))
 
     plot_success(runs, out / "success.png")
-    parts.append('<h2>Target success</h2><img src="success.png" alt="target success vs env steps">')
+    parts.append(f'<h2>Target {html.escape(title)}</h2><img src="success.png" alt="target {html.escape(title)} vs '
+                 'env steps">')
 
     parts.append("<h2>Per-skill success over cycles</h2>")
     for run in runs:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gymsmith.generator.reward_catalogue import render_compose
+from gymsmith.generator.reward_catalogue import env_reward_program
 from gymsmith.generator.reward_designer import Candidate, CandidateReport, RewardDesigner
 from gymsmith.schemas import (
     CandidateSpec,
-    ComposeTerm,
     LLMCall,
     Proposal,
     RewardProgram,
@@ -50,7 +49,7 @@ class SearchResult:
 
     @property
     def best(self) -> Row | None:
-        trained = [r for r in self.rows if r.success is not None and r.name != "baseline-sparse"]
+        trained = [r for r in self.rows if r.success is not None and r.name != BASELINE]
         return max(trained, key=lambda r: (r.success, _mean_return(r))) if trained else None
 
 
@@ -59,9 +58,7 @@ def _mean_return(row: Row) -> float:
     return ev.mean_return if ev else float("-inf")
 
 
-def sparse_baseline() -> RewardProgram:
-    """The target's own reward as a program, so the baseline runs through exactly the same wrapper."""
-    return render_compose([ComposeTerm(term="env_reward", weight=1.0)], name="baseline-sparse")
+BASELINE = "baseline-sparse"
 
 
 def _report(row: Row) -> CandidateReport:
@@ -100,7 +97,7 @@ def reward_search(
         candidates: list[Candidate] = designer.propose(task, n, reflection, iteration=it)
         rows = [Row(it, c.name, c.verdict, c.program, call=c.call) for c in candidates]
         if baseline and it == 0:
-            program = sparse_baseline()
+            program = env_reward_program(designer.family, name=BASELINE)
             rows.append(Row(it, program.name, Verdict(subject=f"reward:{program.name}", accepted=True), program))
         out.calls.extend(c.call for c in candidates)
         out.proposals.append(
@@ -124,7 +121,7 @@ def reward_search(
         if on_iteration is not None:
             on_iteration(it, rows)
         ranked = sorted(rows, key=lambda r: -1.0 if r.success is None else r.success, reverse=True)
-        reflection = [_report(r) for r in ranked if r.name != "baseline-sparse"]
+        reflection = [_report(r) for r in ranked if r.name != BASELINE]
         best = out.best
         if best is not None and best.iteration < it:
             reflection.insert(0, _report(best))
@@ -147,7 +144,7 @@ def run_reward_search(
 
     from gymsmith.curricula.store import CycleRecord
 
-    run_id = store.create_run({**config, "curriculum": "reward-search"})
+    run_id = store.create_run(config, kind="reward-search")
 
     def commit(iteration: int, rows: list[Row]) -> None:
         trained = [r for r in rows if r.success is not None]

@@ -53,6 +53,15 @@ CREATE INDEX IF NOT EXISTS proposals_cycle ON proposals (run_id, cycle);
 CREATE INDEX IF NOT EXISTS verdicts_cycle ON verdicts (run_id, cycle);
 """
 
+#: Columns added after the first release; a store created before them gets them on open.
+MIGRATIONS = (
+    ("runs", "kind", "TEXT NOT NULL DEFAULT 'curriculum'"),
+    ("cycles", "score", "REAL"),
+    ("cycles", "metric", "TEXT"),
+)
+#: What a run is: a curriculum run (``gymsmith run``) or a reward search (``gymsmith reward``).
+RUN_KINDS = ("curriculum", "reward-search")
+
 
 @dataclass
 class CycleRecord:
@@ -80,17 +89,23 @@ class RunStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        for table, column, decl in MIGRATIONS:
+            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def close(self) -> None:
         self.db.close()
 
     # ---- runs
 
-    def create_run(self, config: dict[str, Any], run_id: str | None = None) -> str:
+    def create_run(self, config: dict[str, Any], run_id: str | None = None, kind: str = "curriculum") -> str:
+        if kind not in RUN_KINDS:
+            raise ValueError(f"unknown run kind {kind!r}; one of {', '.join(RUN_KINDS)}")
         run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         self.db.execute(
-            "INSERT INTO runs (id, created, config, status) VALUES (?, ?, ?, 'running')",
-            (run_id, time.time(), json.dumps(config)),
+            "INSERT INTO runs (id, created, config, status, kind) VALUES (?, ?, ?, 'running', ?)",
+            (run_id, time.time(), json.dumps(config), kind),
         )
         return run_id
 
@@ -106,14 +121,15 @@ class RunStore:
         self.db.execute("UPDATE runs SET status = ?, finished = ? WHERE id = ?", (status, finished, run_id))
 
     def runs(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT id, created, status FROM runs ORDER BY created").fetchall()
-        return [{"id": r[0], "created": r[1], "status": r[2]} for r in rows]
+        rows = self.db.execute("SELECT id, created, status, kind FROM runs ORDER BY created").fetchall()
+        return [{"id": r[0], "created": r[1], "status": r[2], "kind": r[3]} for r in rows]
 
     def run_info(self, run_id: str) -> dict[str, Any]:
         """The run row with its config parsed (raises KeyError naming recent runs when unknown)."""
         config = self.run_config(run_id)
-        row = self.db.execute("SELECT created, status, finished FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return {"id": run_id, "created": row[0], "status": row[1], "finished": row[2], "config": config}
+        row = self.db.execute("SELECT created, status, finished, kind FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return {"id": run_id, "created": row[0], "status": row[1], "finished": row[2], "kind": row[3],
+                "config": config}
 
     # ---- cycles
 
@@ -130,14 +146,17 @@ class RunStore:
             expected = self.last_cycle(run_id) + 1
             if rec.cycle != expected:
                 raise ValueError(f"run {run_id}: cycle {rec.cycle} committed out of order (next is {expected})")
-            success = rec.evaluation.success_rate if rec.evaluation else None
+            ev = rec.evaluation
             steps = rec.training.steps if rec.training else 0
             db.execute(
-                "INSERT INTO cycles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO cycles (run_id, cycle, started, finished, target_success, env_steps, total_steps,"
+                " mixture, feedback, strategy_state, checkpoint, score, metric)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    run_id, rec.cycle, rec.started, time.time(), success, steps, rec.total_steps,
-                    json.dumps(rec.mixture), json.dumps(rec.feedback), json.dumps(rec.strategy_state),
-                    rec.checkpoint,
+                    run_id, rec.cycle, rec.started, time.time(), ev.success_rate if ev else None, steps,
+                    rec.total_steps, json.dumps(rec.mixture), json.dumps(rec.feedback),
+                    json.dumps(rec.strategy_state), rec.checkpoint, ev.score if ev else None,
+                    ev.metric if ev else None,
                 ),
             )
             db.executemany(
@@ -183,14 +202,16 @@ class RunStore:
     def cycles(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT cycle, started, finished, target_success, env_steps, total_steps, mixture, feedback,"
-            " strategy_state, checkpoint FROM cycles WHERE run_id = ? ORDER BY cycle",
+            " strategy_state, checkpoint, score, metric FROM cycles WHERE run_id = ? ORDER BY cycle",
             (run_id,),
         ).fetchall()
         keys = ("cycle", "started", "finished", "target_success", "env_steps", "total_steps", "mixture",
-                "feedback", "strategy_state", "checkpoint")
+                "feedback", "strategy_state", "checkpoint", "score", "metric")
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
+            if item["score"] is None:  # cycles stored before the metric existed: their metric was success
+                item["score"], item["metric"] = item["target_success"], "success"
             for k in ("mixture", "feedback", "strategy_state"):
                 item[k] = json.loads(item[k]) if item[k] else {}
             out.append(item)

@@ -13,19 +13,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from gymsmith.schemas import MINIGRID_EVENTS, Goal, Stat
-
-
-def family_events(family_or_env_id: str) -> tuple[str, ...]:
-    """The event vocabulary goals may use for a family name (``minigrid``, ``crafter``) or a Gymnasium id."""
-    key = family_or_env_id.lower()
-    if key == "minigrid" or key.startswith(("minigrid-", "babyai-", "gymsmith/minigrid")):
-        return MINIGRID_EVENTS
-    if "crafter" in key:
-        from gymsmith.envs.crafter_family import CRAFTER_ACHIEVEMENTS
-
-        return CRAFTER_ACHIEVEMENTS
-    return ()
+from gymsmith.schemas import Goal, Stat
 
 
 def unknown_events(goal: Goal, vocabulary: Iterable[str]) -> list[str]:

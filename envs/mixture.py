@@ -6,54 +6,16 @@ expectation whatever the number of envs, and lets level-replay curricula (PLR) c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from gymsmith.schemas import (
-    CrafterWorldSpec,
-    EnvMixture,
-    GymKwargsSpec,
-    MiniGridLevelSpec,
-    MixtureEntry,
-    TargetEnv,
-)
+from gymsmith.envs.family import UnsolvableLevel, make_env
+from gymsmith.schemas import EnvMixture, MixtureEntry
 
 #: Fresh level seeds tried after a layout cannot be placed solvably, before the source is declared broken.
 UNSOLVABLE_REDRAWS = 20
-
-#: Builders for non-MiniGrid families register here (keeps this module free of optional imports).
-FAMILY_BUILDERS: dict[str, Callable[[Any], gym.Env]] = {}
-
-
-def is_minigrid_id(env_id: str) -> bool:
-    return env_id.startswith("MiniGrid-") or env_id.startswith("BabyAI-")
-
-
-def make_source_env(source: Any, render_mode: str | None = None) -> gym.Env:
-    """Build the env for one mixture source with gymsmith's shared observation/info convention."""
-    from gymsmith.envs.minigrid_family import make_generated, wrap_minigrid
-
-    if isinstance(source, MiniGridLevelSpec):
-        return make_generated(source, render_mode=render_mode)
-    if isinstance(source, TargetEnv):
-        if "crafter" in source.env_id.lower():
-            import gymsmith.envs.crafter_family  # noqa: F401  (registers its builders)
-        if is_minigrid_id(source.env_id):
-            return wrap_minigrid(gym.make(source.env_id, render_mode=render_mode))
-        if source.env_id in FAMILY_BUILDERS:
-            return FAMILY_BUILDERS[source.env_id](None)
-        return gym.make(source.env_id, render_mode=render_mode)
-    if isinstance(source, CrafterWorldSpec):
-        import gymsmith.envs.crafter_family  # noqa: F401  (registers its builder)
-
-        return FAMILY_BUILDERS["crafter"](source)
-    if isinstance(source, GymKwargsSpec):
-        env = gym.make(source.env_id, render_mode=render_mode, **source.kwargs)
-        return wrap_minigrid(env) if is_minigrid_id(source.env_id) else env
-    raise TypeError(f"unknown mixture source {type(source).__name__}")
 
 
 class MixtureEnv(gym.Env):
@@ -76,7 +38,7 @@ class MixtureEnv(gym.Env):
 
     def _env(self, index: int) -> gym.Env:
         if index not in self._envs:
-            env = make_source_env(self.mixture.entries[index].source)
+            env = make_env(self.mixture.entries[index].source)
             if self._envs:
                 ref = self._envs[min(self._envs)]
                 if env.observation_space != ref.observation_space or env.action_space != ref.action_space:
@@ -111,8 +73,6 @@ class MixtureEnv(gym.Env):
     def _reset_source(self, level_seed: int, options: dict[str, Any] | None) -> tuple[Any, dict, int]:
         """Verification checks a spec on a handful of seeds; a rare seed whose layout cannot be placed solvably
         must not end a long training run, so it is replaced by a fresh seed (and counted)."""
-        from gymsmith.envs.minigrid_family import UnsolvableLevel
-
         env = self._env(self._active)
         for _ in range(UNSOLVABLE_REDRAWS):
             try:

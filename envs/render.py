@@ -8,32 +8,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from gymsmith.schemas import CrafterWorldSpec, GymKwargsSpec, MiniGridLevelSpec
+from gymsmith.envs.family import family_for, family_of, make_env
+from gymsmith.schemas import EnvSpec, TargetEnv
 
 
-def render_config(config: Any, seed: int = 0) -> dict[str, np.ndarray]:
-    """Named RGB images of one sampled level (Crafter gives a local view and the world map)."""
-    if isinstance(config, MiniGridLevelSpec):
-        from gymsmith.envs.minigrid_family import render_level
-
-        return {"grid": render_level(config, seed)}
-    if isinstance(config, CrafterWorldSpec):
-        from gymsmith.envs.crafter_family import render_views
-
-        return render_views(config, seed)
-    if isinstance(config, GymKwargsSpec):
-        import gymnasium as gym
-
-        env = gym.make(config.env_id, render_mode="rgb_array", **config.kwargs)
-        try:
-            env.reset(seed=seed)
-            frame = env.render()
-            if hasattr(env.unwrapped, "get_frame"):  # MiniGrid: the full grid, not the agent's view
-                frame = env.unwrapped.get_frame(highlight=False, tile_size=16)
-            return {"frame": np.asarray(frame)}
-        finally:
-            env.close()
-    raise TypeError(f"cannot render {type(config).__name__}")
+def render_config(config: EnvSpec, seed: int = 0) -> dict[str, np.ndarray]:
+    """Named RGB images of one sampled level (Crafter gives a local view and the world map), or of the target."""
+    if isinstance(config, TargetEnv):
+        return family_for(config.env_id).render_target(seed)
+    return family_of(config).render(config, seed)
 
 
 def save_render(config: Any, path: str | Path, seed: int = 0) -> list[Path]:
@@ -49,21 +32,6 @@ def save_render(config: Any, path: str | Path, seed: int = 0) -> list[Path]:
     return written
 
 
-def _frame(env: Any) -> np.ndarray:
-    """What one rollout frame shows: the full grid for MiniGrid, the agent's view for Crafter."""
-    base = env.unwrapped
-    if hasattr(base, "get_frame"):  # MiniGrid: the whole level, so the agent's moves are visible
-        return np.asarray(base.get_frame(highlight=True, tile_size=16))
-    frame = env.render()
-    if frame is None:
-        raise RuntimeError(f"{type(base).__name__} renders no rgb_array frames")
-    frame = np.asarray(frame, dtype=np.uint8)
-    if frame.shape[0] < 128:  # Crafter's 64x64 view: upscale so the GIF is legible
-        factor = 256 // frame.shape[0]
-        frame = frame.repeat(factor, axis=0).repeat(factor, axis=1)
-    return frame
-
-
 def save_rollout_gif(config: Any, path: str | Path, seed: int = 0, steps: int = 64, fps: int = 8) -> Path:
     """A short random-policy rollout of one sampled level as a GIF: shows the dynamics a still cannot.
 
@@ -71,16 +39,18 @@ def save_rollout_gif(config: Any, path: str | Path, seed: int = 0, steps: int = 
     """
     import imageio.v2 as imageio
 
-    from gymsmith.envs.mixture import make_source_env
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(config, CrafterWorldSpec):  # the mixture builder makes Crafter envs without rendering
-        from gymsmith.envs.crafter_family import CrafterGenEnv
+    family = family_of(config)
+    env = make_env(config, render_mode="rgb_array")
 
-        env: Any = CrafterGenEnv(config, render_mode="rgb_array")
-    else:
-        env = make_source_env(config, render_mode="rgb_array")
+    def _frame(env: Any) -> np.ndarray:
+        frame = np.asarray(family.frame(env), dtype=np.uint8)
+        if frame.shape[0] < 128:  # a small view (Crafter's 64x64): upscale so the GIF is legible
+            factor = 256 // frame.shape[0]
+            frame = frame.repeat(factor, axis=0).repeat(factor, axis=1)
+        return frame
+
     try:
         env.reset(seed=seed)
         env.action_space.seed(seed)

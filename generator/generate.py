@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gymsmith.generator.families import Family
+from gymsmith.envs.family import Family
 from gymsmith.generator.llm import LLMClient
 from gymsmith.generator.proposer import Proposer
 from gymsmith.generator.verifier import verify_env_config
@@ -74,13 +74,13 @@ def generate(
     start = time.perf_counter()
     proposer = Proposer(
         client,
+        family=family,
         k=n,
         temperature=temperature,
         max_tokens=max_tokens,
         seed=seed,
         prompts_dir=prompts_dir,
         constrained=constrained,
-        family=family,
         goals=goals,
     )
     proposal = proposer.generate(request)
@@ -93,14 +93,14 @@ def generate(
 
     seen: dict[str, str] = {}
     for spec in proposal.env_configs:
-        digest = spec.model_copy(update={"name": ""}).digest()
+        digest = family.structure(spec)
         if digest in seen:
             result.rejected.append(RejectedSpec(
                 spec=spec.model_dump(mode="json"), reason=f"[duplicate] same {family.noun} as {seen[digest]!r}"
             ))
             continue
         seen[digest] = spec.name
-        verdict = verify_env_config(spec, target_env=family.target_env, family=family)
+        verdict = verify_env_config(spec, family=family)
         if not verdict.accepted:
             result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=verdict.reason()))
             continue

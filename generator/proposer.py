@@ -15,36 +15,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gymsmith.generator.families import (
-    MINIGRID_LEVEL_FIELDS,
-    Family,
-    InvalidItem,
-    MiniGridFamily,
-    minigrid_values,
-    target_size,
-    validation_reasons,
-)
+from gymsmith.envs.family import Family
+from gymsmith.envs.params import InvalidItem, validation_reasons
 from gymsmith.generator.llm import LLMClient
-from gymsmith.generator.templates import render
-from gymsmith.schemas import EnvConfig, Feedback, Goal, Proposal, RejectedSpec, TaskSpec
-
-# Names earlier code imports from here.
-LEVEL_FIELDS = MINIGRID_LEVEL_FIELDS
-minigrid_family = minigrid_values
-__all__ = ["LEVEL_FIELDS", "ParseResult", "Proposer", "minigrid_family", "minigrid_schema",
-           "parse_answer", "parse_levels", "target_size"]
-
-
-def minigrid_schema(family: dict[str, Any], k: int) -> dict[str, Any]:
-    """JSON schema of a K-level MiniGrid proposal without goals (what the LLM curriculum decodes under)."""
-    task = TaskSpec(target_env=f"MiniGrid-DoorKey-{family['target_size']}x{family['target_size']}-v0")
-    return MiniGridFamily().schema(task, k, goals=0)
+from gymsmith.schemas import EnvSpec, Feedback, Goal, Proposal, RejectedSpec, TaskSpec
+from gymsmith.templates import render
 
 
 @dataclass
 class ParseResult:
     rationale: str = ""
-    specs: list[EnvConfig] = field(default_factory=list)
+    specs: list[EnvSpec] = field(default_factory=list)
     goals: list[Goal] = field(default_factory=list)
     rejected: list[RejectedSpec] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -120,7 +101,7 @@ def parse_answer(text: str, family: Family, task: TaskSpec, k: int, n_goals: int
             result.errors.append(f"{key}[{i}] is not an object")
             continue
         try:
-            result.specs.append(family.build(item, task))
+            result.specs.append(family.build(item))
         except InvalidItem as exc:
             result.errors.append(f"{key}[{i}] {exc.reason}")
             result.rejected.append(RejectedSpec(spec=item, reason=f"[schema] {exc.reason}"))
@@ -134,24 +115,20 @@ def parse_answer(text: str, family: Family, task: TaskSpec, k: int, n_goals: int
     return result
 
 
-def parse_levels(text: str, k: int) -> ParseResult:
-    """MiniGrid levels without goals: the answer format of the LLM curriculum."""
-    return parse_answer(text, MiniGridFamily(), TaskSpec(), k)
-
-
 @dataclass
 class Proposer:
     """Turns (task, feedback) or a free-text request into a `Proposal`, with one repair round."""
 
     client: LLMClient
+    family: Family
     k: int = 3
     temperature: float = 0.7
     max_tokens: int = 700
     seed: int = 0
     prompts_dir: Path | str | None = None
-    #: Grammar-constrained decoding; off for servers that reject JSON-schema response formats.
+    #: Ask for schema-constrained output; off asks for free text. A server that refuses the schema is handled by
+    #: the openai backend itself (generator/structured.py), so this stays on for every backend.
     constrained: bool = True
-    family: Family = field(default_factory=MiniGridFamily)
     #: Up to this many goals per answer (0: the answer has no goals, as in the LLM curriculum).
     goals: int = 0
 
@@ -183,7 +160,8 @@ class Proposer:
 
     def generate(self, request: str, cycle: int = 0) -> Proposal:
         """Specs (and goals) for a free-text request, as ``gymsmith generate`` asks for them."""
-        return self._ask(self.family.task(request), None, cycle, request=request)
+        task = TaskSpec(target_env=self.family.target_env, description=request, skills=list(self.family.events))
+        return self._ask(self.family.task(task), None, cycle, request=request)
 
     def _ask(
         self,

@@ -1,109 +1,65 @@
-"""Compose mode: the typed catalogue of reward terms an LLM picks from, and the renderer that turns a pick into
-reward source.
+"""Compose mode: the LLM picks terms from its family's catalogue, and a template turns the pick into reward source.
 
 A tiny local model cannot be trusted to write Python, but it can fill a constrained JSON form: choose terms
 from an enum, attach weights in a range. The template then writes code that is valid by construction; it still
 goes through the verifier (a valid program can still be a bad reward, e.g. a time bonus instead of a cost).
+Which terms exist is the family's (`Family.catalogue`); what they mean in words is prompt text
+(``prompts/reward_terms.json.j2``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from gymsmith.schemas import MINIGRID_EVENTS, ComposeTerm, RewardProgram
+from gymsmith.envs.family import CatalogueTerm, Family
+from gymsmith.schemas import ComposeTerm, RewardProgram
+from gymsmith.templates import environment, render
 
 TEMPLATE = "reward_compose.py.j2"
 MAX_TERMS = 12
 
 
-class CatalogueTerm(BaseModel):
-    """One entry of a family's catalogue; ``description`` is what the LLM reads when choosing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    kind: Literal["distance", "event", "hazard", "time", "env"]
-    description: str
-    targets: tuple[str, ...] = ()
-    default_weight: float = 1.0
+def catalogue(family: Family) -> dict[str, CatalogueTerm]:
+    return {t.name: t for t in family.catalogue()}
 
 
-MINIGRID_TERMS: tuple[CatalogueTerm, ...] = (
-    CatalogueTerm(
-        name="distance",
-        kind="distance",
-        targets=("key", "door", "goal"),
-        default_weight=0.1,
-        description=(
-            "potential-based shaping: weight x (distance before the step - distance after it) to the target; "
-            "positive when the agent gets closer, negative when it moves away, zero once the target is gone"
-        ),
-    ),
-    CatalogueTerm(
-        name="event",
-        kind="event",
-        targets=MINIGRID_EVENTS,
-        default_weight=1.0,
-        description=(
-            "weight when the event happens: a positive weight is paid only the first time in an episode (so it "
-            "cannot be farmed); a negative weight is charged every time"
-        ),
-    ),
-    CatalogueTerm(
-        name="hazard",
-        kind="hazard",
-        default_weight=1.0,
-        description="penalty: weight is subtracted when the agent dies in lava",
-    ),
-    CatalogueTerm(
-        name="time_cost",
-        kind="time",
-        default_weight=0.01,
-        description="weight is subtracted on every step, so finishing sooner earns more",
-    ),
-    CatalogueTerm(
-        name="env_reward",
-        kind="env",
-        default_weight=1.0,
-        description="the environment's own reward (MiniGrid: up to 1 for reaching the goal, less when slow) x weight",
-    ),
-)
-
-CATALOGUES: dict[str, dict[str, CatalogueTerm]] = {"minigrid": {t.name: t for t in MINIGRID_TERMS}}
+@functools.lru_cache(maxsize=1)
+def _descriptions() -> dict[str, dict[str, str]]:
+    return json.loads(render("reward_terms.json.j2"))
 
 
-def catalogue(family: str = "minigrid") -> dict[str, CatalogueTerm]:
-    """The terms available for an env family (KeyError names the families that have one)."""
-    try:
-        return CATALOGUES[family]
-    except KeyError:
-        raise KeyError(f"no reward catalogue for family {family!r}; known: {', '.join(CATALOGUES)}") from None
+def describe(family: Family, term: str) -> str:
+    """A term's meaning in the family's words, else the common one."""
+    text = _descriptions()
+    return text.get(family.vocabulary, {}).get(term) or text["common"].get(term, "")
 
 
-def compose_choice_model(family: str = "minigrid") -> type[BaseModel]:
+def compose_choice_model(family: Family) -> type[BaseModel]:
     """Pydantic model of the LLM's structured answer: terms and targets are enums so grammars can enforce them."""
     cat = catalogue(family)
     term_enum = Literal[tuple(cat)]  # type: ignore[valid-type]
     targets = sorted({t for c in cat.values() for t in c.targets})
     target_enum = Literal[tuple(targets)] if targets else str  # type: ignore[valid-type]
     term_model = create_model(
-        f"{family.capitalize()}ComposeTerm",
+        f"{family.name.capitalize()}ComposeTerm",
         __config__=ConfigDict(extra="forbid"),
         term=(term_enum, Field(description="catalogue term name")),
         weight=(float, Field(ge=-10, le=10, description="coefficient of the term")),
         target=(target_enum | None, Field(default=None, description="object or event the term refers to")),
     )
     return create_model(
-        f"{family.capitalize()}ComposeChoice",
+        f"{family.name.capitalize()}ComposeChoice",
         __config__=ConfigDict(extra="forbid"),
         terms=(list[term_model], Field(min_length=1, max_length=MAX_TERMS)),  # type: ignore[valid-type]
         rationale=(str, Field(default="", max_length=600)),
     )
 
 
-def compose_json_schema(family: str = "minigrid") -> dict[str, Any]:
+def compose_json_schema(family: Family) -> dict[str, Any]:
     """JSON schema for constrained decoding of a compose answer.
 
     One object shape per term (``anyOf``), so a grammar forces a target exactly where the term needs one and
@@ -130,15 +86,16 @@ def compose_json_schema(family: str = "minigrid") -> dict[str, Any]:
     }
 
 
-def catalogue_for_prompt(family: str = "minigrid") -> list[dict[str, Any]]:
+def catalogue_for_prompt(family: Family) -> list[dict[str, Any]]:
     """Plain dicts for the prompt template (name, description, allowed targets, a sensible default weight)."""
     return [
-        {"name": t.name, "description": t.description, "targets": list(t.targets), "default_weight": t.default_weight}
+        {"name": t.name, "description": describe(family, t.name), "targets": list(t.targets),
+         "default_weight": t.default_weight}
         for t in catalogue(family).values()
     ]
 
 
-def validate_terms(terms: list[ComposeTerm] | list[dict[str, Any]], family: str = "minigrid") -> list[ComposeTerm]:
+def validate_terms(terms: list[ComposeTerm] | list[dict[str, Any]], family: Family) -> list[ComposeTerm]:
     """Check every pick against the catalogue; the ValueError lists all problems, for the repair prompt."""
     cat = catalogue(family)
     parsed = [t if isinstance(t, ComposeTerm) else ComposeTerm.model_validate(t) for t in terms]
@@ -170,27 +127,28 @@ def _component(term: ComposeTerm) -> str:
 
 
 def render_compose(
-    terms: list[ComposeTerm] | list[dict[str, Any]], family: str = "minigrid", name: str = "composed"
+    terms: list[ComposeTerm] | list[dict[str, Any]], family: Family, name: str = "composed"
 ) -> RewardProgram:
     """Render validated terms through ``prompts/reward_compose.py.j2`` into a `RewardProgram`."""
-    from gymsmith.generator.templates import environment
-
     parsed = validate_terms(terms, family)
     cat = catalogue(family)
     items: list[dict[str, Any]] = []
     for t in parsed:
-        kind = cat[t.term].kind
+        entry = cat[t.term]
         weight = float(t.weight)
-        coef = -weight if kind in ("hazard", "time") else weight
+        coef = -weight if entry.cost else weight
         component = _component(t)
         items.append(
             {
-                "kind": kind,
+                "kind": entry.kind,
                 "target": t.target,
+                "event": t.target if entry.kind == "event" and t.target else entry.event,
+                "feature": entry.feature.format(target=t.target) if entry.feature else "",
+                "gains_only": entry.gains_only,
                 "coef": repr(coef),
                 "var": "c_" + component,
                 "component": component,
-                "every": kind == "event" and weight < 0,
+                "every": entry.kind == "event" and (entry.cost or weight < 0),
             }
         )
     summary = ", ".join(f"{_component(t)} x {t.weight:g}" for t in parsed)
@@ -201,19 +159,16 @@ def render_compose(
         source=source,
         components=[i["component"] for i in items],
         terms=parsed,
-        provenance={"family": family, "template": TEMPLATE},
+        provenance={"family": family.name, "template": TEMPLATE},
     )
 
 
-def default_doorkey_terms() -> list[ComposeTerm]:
-    """A sensible DoorKey reward: first-time bonuses for the three skills, light shaping, the env reward."""
-    return [
-        ComposeTerm(term="event", target="picked_up_key", weight=0.5),
-        ComposeTerm(term="event", target="opened_door", weight=0.5),
-        ComposeTerm(term="event", target="reached_goal", weight=1.0),
-        ComposeTerm(term="distance", target="key", weight=0.05),
-        ComposeTerm(term="distance", target="door", weight=0.05),
-        ComposeTerm(term="distance", target="goal", weight=0.05),
-        ComposeTerm(term="time_cost", weight=0.001),
-        ComposeTerm(term="env_reward", weight=1.0),
-    ]
+def env_reward_program(family: Family, name: str = "baseline-sparse") -> RewardProgram:
+    """The target's own reward as a program, so a sparse baseline runs through exactly the same wrapper."""
+    return render_compose([ComposeTerm(term="env_reward", weight=1.0)], family, name=name)
+
+
+def default_program(family: Family, name: str = "default") -> RewardProgram | None:
+    """The family's hand-written dense reward (what designed rewards are compared against), if it has one."""
+    terms = family.default_reward()
+    return render_compose(terms, family, name=name) if terms else None

@@ -16,22 +16,25 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gymsmith.generator.families import examples
+from gymsmith.envs.family import Family
+from gymsmith.envs.prompt_data import examples
 from gymsmith.generator.llm import LLMClient
 from gymsmith.generator.reward_catalogue import (
     catalogue_for_prompt,
     compose_choice_model,
     compose_json_schema,
+    describe,
     render_compose,
 )
-from gymsmith.generator.templates import environment, render
 from gymsmith.sandbox import SAFE_BUILTIN_NAMES
-from gymsmith.schemas import MINIGRID_EVENTS, LLMCall, RewardProgram, Stat, TaskSpec, Verdict
+from gymsmith.schemas import LLMCall, RewardProgram, Stat, TaskSpec, Verdict
+from gymsmith.templates import environment, render
 
-FEATURES = (
-    "agent_x", "agent_y", "agent_dir", "has_key", "door_open", "door_locked", "key_x", "key_y", "door_x",
-    "door_y", "goal_x", "goal_y", "dist_key", "dist_door", "dist_goal", "step", "max_steps",
-)  # fmt: skip
+
+def _compose_example(family: Family) -> dict[str, Any]:
+    worked = examples()["reward_compose"]
+    return worked.get(family.vocabulary, worked["common"])
+
 
 @dataclass
 class CandidateReport:
@@ -83,8 +86,8 @@ def extract_body(text: str) -> str:
 @dataclass
 class RewardDesigner:
     client: LLMClient
+    family: Family
     mode: str = "compose"
-    family: str = "minigrid"
     temperature: float = 0.8
     max_tokens: int = 400
     seed: int = 0
@@ -102,12 +105,13 @@ class RewardDesigner:
             task=task,
             mode=self.mode,
             catalogue=catalogue_for_prompt(self.family),
-            features=list(FEATURES),
-            events=list(MINIGRID_EVENTS),
+            sparse=describe(self.family, "sparse"),
+            features=list(self.family.features),
+            events=list(self.family.events),
             helpers=list(SAFE_BUILTIN_NAMES),
             reflection=reflection,
             iteration=iteration,
-            example=examples()["reward_compose"],
+            example=_compose_example(self.family),
         )
         return system, user
 
@@ -142,9 +146,9 @@ class RewardDesigner:
         target's recorded transitions.
         """
         if verify is None:
-            from gymsmith.generator.verify_reward import default_fixtures, verify_reward_program
+            from gymsmith.generator.verify_reward import reward_fixtures, verify_reward_program
 
-            fixtures = default_fixtures(task.target_env)
+            fixtures = reward_fixtures(self.family)
 
             def verify(program: RewardProgram) -> Verdict:
                 return verify_reward_program(program, fixtures)

@@ -7,18 +7,11 @@ schema, solvability and compatibility with the target's observation/action space
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from pydantic import ValidationError
 
-from gymsmith.schemas import (
-    CrafterWorldSpec,
-    GymKwargsSpec,
-    MiniGridLevelSpec,
-    Rejection,
-    TargetEnv,
-    Verdict,
-)
+from gymsmith.envs.family import Family, family_class, make_env
+from gymsmith.schemas import EnvSpec, Rejection, TargetEnv, Verdict
 
 #: Level seeds the solvability check samples: a spec is a distribution, one lucky layout is not enough.
 SOLVABILITY_SEEDS = range(8)
@@ -26,11 +19,9 @@ SOLVABILITY_SEEDS = range(8)
 SMOKE_STEPS = 5
 
 
-def _spaces_match(config: object, target_env: str) -> str:
-    from gymsmith.envs.mixture import make_source_env
-
-    env = make_source_env(config)
-    ref = make_source_env(TargetEnv(env_id=target_env))
+def _spaces_match(config: EnvSpec, target_env: str) -> str:
+    env = make_env(config)
+    ref = make_env(TargetEnv(env_id=target_env))
     try:
         if env.observation_space != ref.observation_space:
             return f"observation space {env.observation_space} differs from the target's {ref.observation_space}"
@@ -42,15 +33,31 @@ def _spaces_match(config: object, target_env: str) -> str:
         ref.close()
 
 
-def verify_env_config(
-    config: MiniGridLevelSpec | CrafterWorldSpec | GymKwargsSpec,
-    target_env: str | None = None,
-    family: Any = None,
-) -> Verdict:
+def _smoke(config: EnvSpec) -> str:
+    """Construct, reset and take a few random steps: some kwargs construct fine and only break the dynamics."""
+    try:
+        env = make_env(config)
+        try:
+            env.reset(seed=0)
+            env.action_space.seed(0)
+            for _ in range(SMOKE_STEPS):
+                _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                if terminated or truncated:
+                    env.reset()
+        finally:
+            env.close()
+    except Exception as exc:  # the env's own constructor is the judge of its kwargs
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def verify_env_config(config: EnvSpec, family: Family | None = None) -> Verdict:
     """Run the layers in order and stop at the first failure (later layers assume earlier ones passed).
 
-    ``family`` (a `gymsmith.generator.families.Family`) adds what the user declared to the schema layer — for
-    Gymnasium kwargs the ``--param`` ranges, which pydantic's `GymKwargsSpec` alone cannot know.
+    Layers: ``schema`` (the spec model, then what the family and the user's ``--param`` ranges allow),
+    ``solvability`` (every check seed gives a solvable level, where the family has the notion), ``construct``
+    (the env builds and steps) and ``spaces`` (observations and actions match the family's target, so one policy
+    trains on both).
     """
     start = time.perf_counter()
     rejections: list[Rejection] = []
@@ -63,30 +70,16 @@ def verify_env_config(
         why = family.check(config)
         if why:
             rejections.append(Rejection(layer="schema", reason=why))
-    if not rejections and isinstance(config, MiniGridLevelSpec):
-        from gymsmith.envs.minigrid_family import check_spec
-
-        ok, why = check_spec(config, SOLVABILITY_SEEDS)
+    if not rejections:
+        ok, why = family_class(config.family).solvable(config, SOLVABILITY_SEEDS)
         if not ok:
             rejections.append(Rejection(layer="solvability", reason=why))
-    if not rejections and isinstance(config, GymKwargsSpec | CrafterWorldSpec):
-        try:
-            from gymsmith.envs.mixture import make_source_env
-
-            env = make_source_env(config)
-            try:
-                env.reset(seed=0)
-                env.action_space.seed(0)
-                for _ in range(SMOKE_STEPS):  # some kwargs construct fine and only break the dynamics
-                    _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-                    if terminated or truncated:
-                        env.reset()
-            finally:
-                env.close()
-        except Exception as exc:  # the env's own constructor is the judge of its kwargs
-            rejections.append(Rejection(layer="construct", reason=f"{type(exc).__name__}: {exc}"))
-    if not rejections and target_env is not None:
-        why = _spaces_match(config, target_env)
+    if not rejections:
+        why = _smoke(config)
+        if why:
+            rejections.append(Rejection(layer="construct", reason=why))
+    if not rejections and family is not None:
+        why = _spaces_match(config, family.target_env)
         if why:
             rejections.append(Rejection(layer="spaces", reason=why))
     return Verdict(

@@ -19,11 +19,11 @@ import functools
 import math
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+from gymsmith.envs.family import Family, Policy
 from gymsmith.sandbox import (
     CompiledProgram,
     ProgramCompileError,
@@ -33,7 +33,7 @@ from gymsmith.sandbox import (
     compile_program,
     encode_row,
 )
-from gymsmith.schemas import DEFAULT_TARGET, Rejection, RewardProgram, Verdict
+from gymsmith.schemas import Rejection, RewardProgram, Verdict
 
 # ----------------------------------------------------------------------------------------- transitions
 
@@ -46,96 +46,31 @@ class Transition(TypedDict):
     next_obs: dict[str, float]
     info: dict[str, Any]
     state: dict[str, Any]
+    success: float
 
 
-Policy = Callable[[Any, random.Random], int]
 
 
 def random_policy(env: Any, rng: random.Random) -> int:
     return rng.randrange(int(env.action_space.n))
 
 
-def noop_policy(env: Any, rng: random.Random) -> int:
-    """MiniGrid's `done` action changes nothing in DoorKey-like levels: the purest 'do nothing'."""
-    return 6
+def constant_policy(action: int) -> Policy:
+    """The same action every step: with the family's no-op action, the purest 'do nothing'."""
 
+    def policy(env: Any, rng: random.Random) -> int:
+        return action
 
-_DIRS = ((1, 0), (0, 1), (-1, 0), (0, -1))  # MiniGrid agent_dir 0..3: right, down, left, up
-
-
-def doorkey_expert_policy(env: Any, rng: random.Random) -> int:
-    """Scripted solver: BFS to the key, pick it up, BFS to the door, open it, BFS to the goal.
-
-    Re-plans every step from the live grid, so it also solves generated levels (unlocked doors, no wall).
-    """
-    from minigrid.core.world_object import Door, Goal, Key
-
-    base = env.unwrapped
-    grid = base.grid
-    ax, ay = int(base.agent_pos[0]), int(base.agent_pos[1])
-    carrying = base.carrying
-    cells = [(i % grid.width, i // grid.width, c) for i, c in enumerate(grid.grid) if c is not None]
-    keys = [(x, y) for x, y, c in cells if isinstance(c, Key)]
-    doors = [(x, y, c) for x, y, c in cells if isinstance(c, Door) and not c.is_open]
-    goals = [(x, y) for x, y, c in cells if isinstance(c, Goal)]
-    if doors and doors[0][2].is_locked and not isinstance(carrying, Key) and keys:
-        target, act, onto = keys[0], 3, False  # pickup
-    elif doors:
-        target, act, onto = (doors[0][0], doors[0][1]), 5, False  # toggle
-    elif goals:
-        target, act, onto = goals[0], 2, True
-    else:
-        return 6
-
-    def passable(x: int, y: int) -> bool:
-        cell = grid.get(x, y)
-        return cell is None or isinstance(cell, Goal) or (isinstance(cell, Door) and cell.is_open)
-
-    def is_goal_cell(x: int, y: int) -> bool:
-        if onto:
-            return (x, y) == target
-        return abs(x - target[0]) + abs(y - target[1]) == 1
-
-    # BFS over cells; first step of the shortest path
-    start = (ax, ay)
-    prev: dict[tuple[int, int], tuple[int, int] | None] = {start: None}
-    queue = deque([start])
-    end = None
-    while queue:
-        cur = queue.popleft()
-        if is_goal_cell(*cur):
-            end = cur
-            break
-        for dx, dy in _DIRS:
-            nxt = (cur[0] + dx, cur[1] + dy)
-            if nxt not in prev and 0 <= nxt[0] < grid.width and 0 <= nxt[1] < grid.height and passable(*nxt):
-                prev[nxt] = cur
-                queue.append(nxt)
-    if end is None:
-        return 6
-    if end == start:
-        if onto:
-            return 6
-        want = (target[0] - ax, target[1] - ay)
-        face = _DIRS.index(want)
-        if base.agent_dir == face:
-            return act
-    else:
-        step = end
-        while prev[step] != start:
-            step = prev[step]  # type: ignore[assignment]
-        face = _DIRS.index((step[0] - ax, step[1] - ay))
-        if base.agent_dir == face:
-            return 2
-    return 1 if (face - base.agent_dir) % 4 == 1 else 0
+    return policy
 
 
 def record_episode(env: Any, policy: Policy, seed: int, max_steps: int | None = None) -> list[Transition]:
-    """One episode as reward-program transitions (needs ``info['features']``/``info['events']`` from the env)."""
+    """One episode as reward-program transitions (needs ``info['features']``/``info['events']`` from the env);
+    each transition also keeps the family's per-episode ``success`` so far (the final one on the last step)."""
     rng = random.Random(seed)
     _, info = env.reset(seed=seed)
     if "features" not in info:
-        raise ValueError("the env must put symbolic features in info['features'] (use gymsmith's MiniGrid wrapper)")
+        raise ValueError("the env must put symbolic features in info['features'] (build it with its family's make)")
     obs = dict(info["features"])
     events_so_far: list[str] = []
     out: list[Transition] = []
@@ -157,6 +92,7 @@ def record_episode(env: Any, policy: Policy, seed: int, max_steps: int | None = 
                     "env_reward": float(reward),
                 },  # fmt: skip
                 state={"episode_step": step, "events_so_far": list(events_so_far)},
+                success=float(info.get("success", 0.0)),
             )
         )
         events_so_far.extend(events)
@@ -164,16 +100,6 @@ def record_episode(env: Any, policy: Policy, seed: int, max_steps: int | None = 
         step += 1
         if terminated or truncated or (max_steps is not None and step >= max_steps):
             return out
-
-
-def _default_env_factory(target_env: str) -> Callable[[], Any]:
-    def make() -> Any:
-        from gymsmith.envs.mixture import make_source_env
-        from gymsmith.schemas import TargetEnv
-
-        return make_source_env(TargetEnv(env_id=target_env))
-
-    return make
 
 
 def record_transitions(
@@ -193,22 +119,28 @@ def record_transitions(
 
 
 def record_reference_episodes(
-    env_factory: Callable[[], Any], seed: int, *, n_random: int = 3, n_progress: int = 3
+    env_factory: Callable[[], Any], family: Family, seed: int, *, n_random: int = 3, n_progress: int = 3
 ) -> dict[str, list[list[Transition]]]:
-    """Episodes the hack layer compares: one do-nothing, some random, some scripted task-solving ones."""
+    """Episodes the hack layer compares: do-nothing, random, and the family's scripted progress episodes.
+
+    Each kind is optional: a family without a no-op action or a scripted policy just has fewer references,
+    and only progress episodes that really progressed (`Family.made_progress`) count as references.
+    """
     env = env_factory()
+    episodes: dict[str, list[list[Transition]]] = {}
     try:
-        episodes = {
-            "noop": [record_episode(env, noop_policy, seed)],
-            "random": [record_episode(env, random_policy, seed + 100 + i) for i in range(n_random)],
-            "progress": [record_episode(env, doorkey_expert_policy, seed + 200 + i) for i in range(n_progress)],
-        }
+        if family.noop_action is not None:
+            episodes["noop"] = [record_episode(env, constant_policy(family.noop_action), seed)]
+        episodes["random"] = [record_episode(env, random_policy, seed + 100 + i) for i in range(n_random)]
+        progress = family.progress_policy()
+        if progress is not None:
+            recorded = [record_episode(env, progress, seed + 200 + i) for i in range(n_progress)]
+            solved = [ep for ep in recorded
+                      if family.made_progress({e for t in ep for e in t["info"]["events"]}, ep[-1]["success"])]
+            if solved:
+                episodes["progress"] = solved
     finally:
         env.close()
-    solved = [ep for ep in episodes["progress"] if any("reached_goal" in t["info"]["events"] for t in ep)]
-    if not solved:
-        raise RuntimeError("the scripted solver did not reach the goal; cannot build progress episodes")
-    episodes["progress"] = solved
     return episodes
 
 
@@ -229,12 +161,15 @@ class RewardFixtures:
 
 
 @functools.lru_cache(maxsize=8)
-def default_fixtures(target_env: str = DEFAULT_TARGET, seed: int = 0, n_transitions: int = 256) -> RewardFixtures:
-    """Random-policy transitions plus reference episodes for a MiniGrid target (cached per process)."""
-    factory = _default_env_factory(target_env)
+def reward_fixtures(family: Family, seed: int = 0, n_transitions: int = 256) -> RewardFixtures:
+    """Random-policy transitions plus reference episodes on the family's target (cached per process)."""
+
+    def factory() -> Any:
+        return family.make_target()
+
     return RewardFixtures(
         transitions=record_transitions(factory, n_transitions, seed),
-        episodes=record_reference_episodes(factory, seed),
+        episodes=record_reference_episodes(factory, family, seed),
     )
 
 

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from gymsmith.api import run  # noqa: E402
+from gymsmith.api import resume, run  # noqa: E402
 from gymsmith.config import RunConfig  # noqa: E402
 
-__all__ = ["RunConfig", "run", "__version__"]
+__all__ = ["RunConfig", "resume", "run", "__version__"]

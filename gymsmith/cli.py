@@ -11,10 +11,12 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gymsmith.config import ConfigError, RunConfig, build_config
+from gymsmith.config import ConfigError, build_config
+from gymsmith.schemas import DEFAULT_TARGET
 
 app = typer.Typer(add_completion=False, help="LLM-written environments, rewards and curricula for RL.")
 console = Console()
@@ -33,78 +35,89 @@ def _describe(source: Any) -> str:
     return source.env_id if source.family == "target" else json.dumps(source.model_dump(exclude={"family"}))
 
 
-class RichHooks:
-    """Training progress bar and a per-cycle results table."""
+def _progress_callback(total_cycles: int) -> Any:
+    """The CLI's `LoopCallback`: a training progress bar, the LLM's cost and choices, a per-cycle table."""
+    from gymsmith.curricula.loop import LoopCallback
 
-    def __init__(self, total_cycles: int) -> None:
-        self.table = Table(title="cycles")
-        for col in ("cycle", "trained on", "rejected", "steps/s", "target success", "skills"):
-            self.table.add_column(col)
-        self.progress: Progress | None = None
-        self.task: Any = None
-        self.total_cycles = total_cycles
-        self.loop: Any = None
+    class RichProgress(LoopCallback):
+        def __init__(self) -> None:
+            self.table = Table(title="cycles")
+            for col in ("cycle", "trained on", "rejected", "steps/s", "target", "skills"):
+                self.table.add_column(col)
+            self.progress: Progress | None = None
+            self.task: Any = None
+            self.loop: Any = None
 
-    def attach(self, loop: Any) -> None:
-        self.loop = loop
+        def on_run_start(self, loop: Any) -> None:
+            self.loop = loop
 
-    def cycle_started(self, cycle: int, total: int) -> None:
-        console.rule(f"cycle {cycle + 1}/{total}")
+        def on_cycle_start(self, cycle: int, total: int) -> None:
+            console.rule(f"cycle {cycle + 1}/{total}")
 
-    def mixture_chosen(self, cycle: int, mixture: Any, strategy: Any) -> None:
-        for call in strategy.artifacts.llm_calls:
-            origin = "cache" if call.cached else call.model
-            console.print(
-                f"LLM \\[{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
-                f"completion tokens in {call.latency_s:.1f}s"
+        def on_decision(self, cycle: int, decision: Any) -> None:
+            mixture, artifacts = decision.mixture, decision.artifacts
+            for call in artifacts.llm_calls:
+                origin = "cache" if call.cached else call.model
+                console.print(
+                    f"LLM \\[{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
+                    f"completion tokens in {call.latency_s:.1f}s"
+                )
+            ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])
+            for p, entry in ranked[:SHOW_ENTRIES]:
+                pinned = f"  (seeds: {len(entry.seeds)})" if entry.seeds else ""
+                console.print(f"  {p:5.1%}  {_describe(entry.source)}{pinned}")
+            if len(ranked) > SHOW_ENTRIES:
+                rest = sum(p for p, _ in ranked[SHOW_ENTRIES:])
+                console.print(f"  {rest:5.1%}  … {len(ranked) - SHOW_ENTRIES} more entries")
+            for rej in artifacts.rejected:
+                console.print(f"  [yellow]rejected[/] {json.dumps(rej.spec)}: {rej.reason}")
+
+        def on_training_start(self, cycle: int, steps: int) -> None:
+            self.progress = Progress(
+                TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
             )
-        ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])
-        for p, entry in ranked[:SHOW_ENTRIES]:
-            pinned = f"  (seeds: {len(entry.seeds)})" if entry.seeds else ""
-            console.print(f"  {p:5.1%}  {_describe(entry.source)}{pinned}")
-        if len(ranked) > SHOW_ENTRIES:
-            rest = sum(p for p, _ in ranked[SHOW_ENTRIES:])
-            console.print(f"  {rest:5.1%}  … {len(ranked) - SHOW_ENTRIES} more entries")
-        for rej in strategy.artifacts.rejected:
-            console.print(f"  [yellow]rejected[/] {json.dumps(rej.spec)}: {rej.reason}")
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=steps)
 
-    def training_started(self, cycle: int, steps: int) -> None:
-        self.progress = Progress(
-            TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-        )
-        self.progress.start()
-        self.task = self.progress.add_task("train", total=steps)
+        def on_training_step(self, steps: int) -> None:
+            if self.progress is not None:
+                self.progress.advance(self.task, steps)
 
-    def train_progress(self, steps: int) -> None:
-        if self.progress is not None:
-            self.progress.advance(self.task, steps)
+        def stop_bar(self) -> None:
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None
 
-    def evaluation_started(self, cycle: int, episodes: int) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-        console.print(f"evaluating on the target ({episodes} episodes)")
+        def on_evaluation_start(self, cycle: int, episodes: int) -> None:
+            self.stop_bar()
+            console.print(f"evaluating on the target ({episodes} episodes)")
 
-    def cycle_finished(self, cycle: int, outcome: Any, record: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-        ev = outcome.evaluation
-        skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items())
-        names = list(dict.fromkeys(
-            e.source.env_id if e.source.family == "target" else e.source.name for e in outcome.mixture.entries
-        ))
-        trained = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} + {len(names) - 3} more"
-        self.table.add_row(
-            str(cycle + 1), trained, str(len(outcome.feedback.rejected)),
-            f"{outcome.training.steps_per_s:.0f}", f"{ev.success_rate:.2f}", skills,
-        )
-        console.print(
-            f"cycle {cycle + 1}: target success [bold]{ev.success_rate:.2f}[/] over {ev.episodes} episodes ({skills})"
-        )
+        def on_cycle_end(self, cycle: int, outcome: Any, record: Any) -> None:
+            self.stop_bar()
+            ev = outcome.evaluation
+            skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items())
+            names = list(dict.fromkeys(
+                e.source.env_id if e.source.family == "target" else e.source.name for e in outcome.mixture.entries
+            ))
+            trained = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} + {len(names) - 3} more"
+            headline = _headline(ev)
+            self.table.add_row(
+                str(cycle + 1), trained, str(len(outcome.feedback.rejected)),
+                f"{outcome.training.steps_per_s:.0f}", headline, skills,
+            )
+            console.print(f"cycle {cycle + 1}: {headline} over {ev.episodes} episodes ({skills})")
+
+    return RichProgress()
 
 
-def make_sigint_handler(hooks: RichHooks) -> Any:
+def _headline(ev: Any) -> str:
+    """The evaluation's headline number as the family defines it (success rate, or e.g. the Crafter score)."""
+    if ev.metric == "success":
+        return f"success {ev.success_rate:.2f}"
+    return f"{ev.metric.replace('_', ' ')} {ev.score:.2f}"
+
+
+def make_sigint_handler(progress: Any) -> Any:
     """First Ctrl-C: stop at the next safe point, keeping every committed cycle. Second: abort at once.
 
     A first Ctrl-C during training drops the unfinished cycle (it was never written); during evaluation or
@@ -112,7 +125,7 @@ def make_sigint_handler(hooks: RichHooks) -> Any:
     """
 
     def handler(signum: int, frame: Any) -> None:
-        loop = hooks.loop
+        loop = progress.loop
         if loop is None or loop.stop_requested:
             console.print("[red]aborted[/]")
             raise KeyboardInterrupt
@@ -122,45 +135,51 @@ def make_sigint_handler(hooks: RichHooks) -> Any:
     return handler
 
 
-def _resume_config(resume: str, config: Path | None, runs_dir: str | None, cycles: int | None,
-                   overrides: dict[str, Any]) -> RunConfig:
-    """A resumed run keeps its stored config; only --cycles may extend it (other flags are ignored, said so)."""
-    from gymsmith import api
+def _load_reward(path: Path) -> dict[str, Any]:
+    """A reward program file: the JSON `gymsmith reward --out` writes, or Python source (code mode)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"reward: cannot read {path}: {exc.strerror}") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"reward: {path} is not valid JSON ({exc.msg})") from None
+        return data if isinstance(data, dict) else {}
+    return {"name": path.stem, "mode": "code", "source": text}
 
-    base = build_config(config, {"runs_dir": runs_dir}).runs_dir if config else (runs_dir or "runs")
-    store_path = Path(base) / api.STORE_NAME
-    if not store_path.exists():
-        _fail(f"--resume {resume}: no run store at {store_path} (pass --runs-dir)")
-    store = api.open_store(base)
-    try:
-        stored = store.run_config(resume)
-    except KeyError as exc:
-        _fail(str(exc).strip("'\""))
-    finally:
-        store.close()
-    ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
-    if ignored:
-        console.print(f"[yellow]--resume keeps the stored config; ignoring {', '.join(ignored)}[/]")
-    try:
-        return RunConfig.model_validate({**stored, "cycles": cycles or stored["cycles"], "runs_dir": base})
-    except ValueError as exc:
-        _fail(f"stored config of {resume} is no longer valid: {exc}")
-        raise  # unreachable: _fail exits
+
+def _curriculum_help() -> str:
+    from gymsmith.curricula.strategies import CURRICULA
+
+    return " | ".join(CURRICULA.names())
 
 
 @app.command()
 def run(
     config: Path | None = typer.Option(None, "--config", help="YAML run config; flags override it"),
-    target: str | None = typer.Option(None, "--target", help="target Gymnasium env id"),
-    curriculum: str | None = typer.Option(None, "--curriculum", help="llm | llm-reward | plr | lp | dr | target"),
+    target: str | None = typer.Option(None, "--target", help="target env id (MiniGrid-*, crafter, any Gymnasium id)"),
+    curriculum: str | None = typer.Option(None, "--curriculum", help=_curriculum_help()),
+    description: str | None = typer.Option(None, "--description", help="the task in words (default: the target's)"),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="what may vary in the target's family: name=LO..HI, name=a|b, name=VALUE"
+    ),
+    reward: Path | None = typer.Option(
+        None, "--reward", help="train with this reward program (reward.json or a .py file, e.g. gymsmith reward --out)"
+    ),
     cycles: int | None = typer.Option(None, "--cycles", "-c"),
     steps: int | None = typer.Option(None, "--steps", help="env steps per cycle"),
     n_envs: int | None = typer.Option(None, "--n-envs"),
-    k: int | None = typer.Option(None, "-k", help="levels per proposal"),
+    k: int | None = typer.Option(None, "-k", help="levels per proposal (llm), reward candidates (llm-reward)"),
+    goals: int | None = typer.Option(
+        None, "--goals", help="llm: goals the LLM writes with its levels, probed every cycle as per-skill success"
+    ),
     target_ratio: float | None = typer.Option(None, "--target-ratio"),
     eval_episodes: int | None = typer.Option(None, "--eval-episodes"),
     seed: int | None = typer.Option(None, "--seed"),
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda[:N]"),
+    vec: str | None = typer.Option(None, "--vec", help="dummy (one process) | subproc (a process per env)"),
     backend: str | None = typer.Option(None, "--backend", help="local | openai | replay"),
     model: str | None = typer.Option(None, "--model"),
     base_url: str | None = typer.Option(None, "--base-url"),
@@ -171,57 +190,97 @@ def run(
     tensorboard: bool | None = typer.Option(None, "--tensorboard/--no-tensorboard", help="SB3 logs to TensorBoard"),
     resume: str | None = typer.Option(None, "--resume", help="continue RUN_ID after its last committed cycle"),
 ) -> None:
-    """Run C cycles of propose → verify → train → evaluate → feedback."""
+    """Run C cycles of decide → train → evaluate → feedback on the target."""
     from gymsmith import api
+    from gymsmith.curricula.strategies import CURRICULA
 
     overrides = {
-        "target_env": target, "curriculum": curriculum, "cycles": cycles, "steps_per_cycle": steps,
-        "n_envs": n_envs, "k_levels": k, "target_ratio": target_ratio, "eval_episodes": eval_episodes,
-        "seed": seed, "device": device, "backend": backend, "model": model, "base_url": base_url,
-        "cassette": cassette, "record": record, "prompts_dir": prompts, "runs_dir": runs_dir,
-        "tensorboard": tensorboard,
+        "target_env": target, "description": description, "params": param or None, "curriculum": curriculum,
+        "cycles": cycles, "steps_per_cycle": steps, "n_envs": n_envs, "k_levels": k, "target_ratio": target_ratio,
+        "eval_episodes": eval_episodes, "seed": seed, "device": device, "vec": vec, "backend": backend,
+        "model": model, "base_url": base_url, "cassette": cassette, "record": record, "prompts_dir": prompts,
+        "runs_dir": runs_dir, "tensorboard": tensorboard,
     }
     try:
-        cfg = _resume_config(resume, config, runs_dir, cycles, overrides) if resume else build_config(config, overrides)
+        if reward is not None:
+            overrides["reward"] = _load_reward(reward)
+        if goals is not None:
+            overrides["llm"] = {"goals": goals}
+        if resume:
+            ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
+            if ignored or config is not None:
+                console.print("[yellow]--resume keeps the stored config; ignoring "
+                              f"{', '.join(ignored + (['--config'] if config else []))}[/]")
+            cfg = api.resumable_config(resume, runs_dir or "runs", cycles)
+        else:
+            cfg = build_config(config, overrides)
+            api.check_config(cfg)
     except ConfigError as exc:
-        _fail(str(exc))
-    hooks = RichHooks(cfg.cycles)
-    previous = signal.signal(signal.SIGINT, make_sigint_handler(hooks))
+        _fail(escape(str(exc)))
+    if CURRICULA.get(cfg.curriculum).needs_llm:
+        _show_local_model(cfg.backend, cfg.model)
+    progress = _progress_callback(cfg.cycles)
+    previous = signal.signal(signal.SIGINT, make_sigint_handler(progress))
     start = time.perf_counter()
     try:
-        summary = api.run(cfg, hooks=hooks, resume=resume)
+        if resume:
+            summary = api.resume(resume, cfg.runs_dir, cfg.cycles, callbacks=[progress])
+        else:
+            summary = api.run(cfg, callbacks=[progress])
     except (ConfigError, KeyError, ValueError, FileNotFoundError) as exc:
-        _fail(str(exc).strip("'\""))
+        _fail(escape(str(exc).strip("'\"")))
     except KeyboardInterrupt:
-        run_id = hooks.loop.run_id if hooks.loop is not None else None
+        run_id = progress.loop.run_id if progress.loop is not None else None
         hint = f"; continue with: gymsmith run --resume {run_id} --runs-dir {cfg.runs_dir}" if run_id else ""
         console.print(f"[red]aborted[/]: committed cycles are kept{hint}")
         raise typer.Exit(code=130) from None
     finally:
         signal.signal(signal.SIGINT, previous)
-        if hooks.progress is not None:  # a stop mid-training leaves the bar running
-            hooks.progress.stop()
-    console.print(hooks.table)
+        progress.stop_bar()  # a stop mid-training leaves the bar running
+    console.print(progress.table)
     for c in summary.cycles:
-        console.print(f"cycle {c['cycle'] + 1}: target success {c['target_success']:.2f}")
+        headline = f"success {c['target_success']:.2f}" if c["metric"] == "success" else \
+            f"{c['metric'].replace('_', ' ')} {c['score']:.2f}"
+        console.print(f"cycle {c['cycle'] + 1}: target {headline}")
     if summary.llm_totals:
         t = summary.llm_totals
         console.print(
             f"LLM: {t['calls']} calls ({t['cached']} from cache), {t['prompt_tokens']} prompt + "
             f"{t['completion_tokens']} completion tokens, {t['latency_s']}s"
         )
+        _print_structured(t)
     state = "stopped early (resume with --resume)" if summary.stopped_early else "finished"
     console.print(f"run [bold]{summary.run_id}[/] {state} in {time.perf_counter() - start:.0f}s")
     console.print(f"run store: {summary.store_path}")
     console.print(f"checkpoints: {summary.run_dir}/checkpoints")
 
 
-def _print_llm_cost(totals: dict[str, float], wall_s: float) -> None:
+def _print_llm_cost(totals: dict[str, Any], wall_s: float) -> None:
     console.print(
         f"LLM: {totals['calls']} calls ({totals['cached']} from cache, {totals['model_calls']} to the model), "
         f"{totals['prompt_tokens']} prompt + {totals['completion_tokens']} completion tokens, "
         f"{totals['latency_s']}s in LLM calls; wall time {wall_s:.1f}s"
     )
+    _print_structured(totals)
+
+
+def _print_structured(totals: dict[str, Any]) -> None:
+    """Which structured-output mode the answers came in: a server may have refused the stronger ones."""
+    if totals.get("structured"):
+        console.print(f"structured output: {escape(totals['structured'])}")
+
+
+def _show_local_model(backend: str | None, model: str | None) -> None:
+    """A local model given by path is named by its content: show the sha256 that its records carry."""
+    from gymsmith.generator.local_models import EMBEDDED_MODELS, resolve_local_model
+
+    if (backend or "local") != "local" or model is None or model in EMBEDDED_MODELS:
+        return
+    try:
+        resolved = resolve_local_model(model)
+    except ValueError as exc:
+        _fail(escape(str(exc)))
+    console.print(f"model: {resolved.path} sha256 {resolved.sha256} (recorded as {resolved.model_id})")
 
 
 @app.command()
@@ -244,12 +303,16 @@ def generate(
     temperature: float = typer.Option(0.7, "--temperature", min=0.0, max=2.0),
     max_tokens: int = typer.Option(1024, "--max-tokens", min=64, max=8192),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="answer identical calls from the disk cache"),
-    constrained: bool = typer.Option(True, "--constrained/--unconstrained", help="JSON-schema grammar decoding"),
+    constrained: bool = typer.Option(
+        True, "--constrained/--unconstrained", help="JSON-schema constrained output (the openai backend steps down "
+        "to json_object or free text where a server refuses it)"
+    ),
 ) -> None:
     """Ask the LLM for N environment specs (and goals), verify them, write specs, renders and index.json."""
     from rich.markup import escape
 
-    from gymsmith.generator.families import FamilyError, make_family
+    from gymsmith.envs import make_family
+    from gymsmith.envs.params import FamilyError
     from gymsmith.generator.generate import generate as run_generate
     from gymsmith.generator.llm import BACKENDS, LLMClient, make_chat_model
 
@@ -264,7 +327,8 @@ def generate(
         fam = make_family(family, param or [])
         chat = make_chat_model(backend, model=model, base_url=base_url, cassette=cassette)
     except (FamilyError, ValueError) as exc:
-        _fail(str(exc))
+        _fail(escape(str(exc)))
+    _show_local_model(backend, model)
     client = LLMClient(chat=chat, backend=backend, use_cache=cache, record_path=record)
     try:
         result = run_generate(
@@ -279,9 +343,10 @@ def generate(
         _fail(escape(f"generate failed: {type(exc).__name__}: {str(exc).strip(chr(34) + chr(39))}"))
     for call in result.proposal.llm_calls:
         origin = "cache" if call.cached else call.model
+        mode = f" ({call.structured})" if call.structured else ""
         console.print(escape(
             f"LLM [{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
-            f"completion tokens in {call.latency_s:.1f}s"
+            f"completion tokens in {call.latency_s:.1f}s{mode}"
         ))
     if result.proposal.rationale:
         console.print(f"rationale: {escape(result.proposal.rationale)}")
@@ -320,11 +385,12 @@ def show(
     """Render one sampled level of a spec to PNG (and a short random rollout with --gif)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from gymsmith.schemas import EnvConfig
+    import gymsmith.envs  # noqa: F401  (registers the families' spec models)
+    from gymsmith.schemas import AnySpec
 
     try:
         data = json.loads(spec.read_text())
-        config = TypeAdapter(EnvConfig).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
+        config = TypeAdapter(AnySpec).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
     except (OSError, json.JSONDecodeError, ValidationError) as exc:
         _fail(f"cannot read spec {spec}: {exc}")
     from gymsmith.envs.render import save_render, save_rollout_gif
@@ -378,8 +444,8 @@ def doctor() -> None:
         import llama_cpp
 
         table.add_row("llama-cpp-python", llama_cpp.__version__)
-    except ImportError as exc:
-        table.add_row("llama-cpp-python", f"[red]missing: {exc}[/]")
+    except ImportError:
+        table.add_row("llama-cpp-python", "[yellow]not installed (local backend: pip install 'gymsmith\\[local]')[/]")
     try:
         from gymsmith.sandbox import sandbox_layers
 
@@ -391,9 +457,34 @@ def doctor() -> None:
 
 
 @app.command()
+def serve(
+    model: str | None = typer.Option(None, "--model", help="embedded model name or path of a .gguf file"),
+    port: int = typer.Option(8000, "--port", help="TCP port to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this machine only)"),
+    n_ctx: int = typer.Option(4096, "--n-ctx", min=256, help="context size in tokens"),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="llama.cpp threads (GYMSMITH_LLM_THREADS)"),
+) -> None:
+    """Serve a local GGUF model over the OpenAI API (llama-cpp-python's server, loaded with the AMX fix)."""
+    from gymsmith.generator.serve import plan, run_server
+
+    try:
+        serve_plan = plan(model, host=host, port=port, n_ctx=n_ctx, threads=threads)
+    except (ValueError, RuntimeError) as exc:
+        _fail(escape(str(exc)))
+    console.print(
+        f"serving {serve_plan.model.model_id} ({serve_plan.path}, sha256 {serve_plan.model.sha256}) "
+        f"at {serve_plan.base_url} with {serve_plan.threads} threads"
+    )
+    console.print(
+        f"use it with: --backend openai --base-url {serve_plan.base_url} --model {serve_plan.model.model_id}"
+    )
+    run_server(serve_plan)
+
+
+@app.command()
 def reward(
     description: str = typer.Argument(..., help="the task in words"),
-    env: str = typer.Option("MiniGrid-DoorKey-8x8-v0", "--env", help="target Gymnasium env id (MiniGrid)"),
+    env: str = typer.Option(DEFAULT_TARGET, "--env", help="target env id (MiniGrid-*, crafter, any Gymnasium id)"),
     n: int = typer.Option(4, "-n", min=1, max=16, help="candidate programs per iteration"),
     iterations: int = typer.Option(2, "--iterations", min=1, max=20),
     mode: str = typer.Option("compose", "--mode", help="compose (typed catalogue) | code (LLM writes the body)"),
@@ -418,7 +509,7 @@ def reward(
     from rich.markup import escape
 
     from gymsmith.agents.executors import make_executor
-    from gymsmith.api import make_client, open_store
+    from gymsmith.api import check_config, make_client, open_store
     from gymsmith.curricula.reward_search import run_reward_search
     from gymsmith.generator.reward_designer import RewardDesigner
 
@@ -428,11 +519,13 @@ def reward(
             "target_env": env, "description": description, "backend": backend, "model": model,
             "base_url": base_url, "cassette": cassette, "record": record, "use_cache": cache,
             "executor": executor, "ray_address": ray_address, "device": device, "seed": seed,
-            "n_envs": n_envs, "runs_dir": runs_dir,
+            "n_envs": n_envs, "runs_dir": runs_dir, "curriculum": "llm-reward",
         })
-        designer = RewardDesigner(make_client(cfg), mode=mode, seed=seed)
+        family, task = check_config(cfg)
+        designer = RewardDesigner(make_client(cfg), family=family, mode=mode, seed=seed)
     except (ConfigError, ValueError) as exc:
         _fail(escape(str(exc)))
+    _show_local_model(backend, model)
     table = Table(title=f"reward candidates for {env}")
     for col in ("iter", "candidate", "verdict", "success", "skills", "components (mean per episode)"):
         table.add_column(col)
@@ -454,8 +547,11 @@ def reward(
     store = open_store(runs_dir)
     try:
         with make_executor(cfg) as pool:
+            search = {"n": n, "iterations": iterations, "mode": mode, "steps": steps, "eval_episodes": eval_episodes,
+                      "baseline": baseline}
             result, run_id = run_reward_search(
-                cfg.task, designer, pool, store, cfg.model_dump(mode="json"), out_dir=out, on_iteration=show,
+                task, designer, pool, store, {**cfg.model_dump(mode="json"), "search": search}, out_dir=out,
+                on_iteration=show,
                 n=n, iterations=iterations, steps=steps, eval_episodes=eval_episodes, n_envs=n_envs, seed=seed,
                 device=device, baseline=baseline,
             )

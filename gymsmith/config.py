@@ -8,11 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from gymsmith.schemas import TaskSpec, _Model
-
-CURRICULA = ("llm", "llm-reward", "plr", "lp", "dr", "target")
-#: Strategies whose level family is defined on MiniGrid specs (PLR falls back to the target's own seeds).
-MINIGRID_ONLY = ("lp", "dr")
+from gymsmith.schemas import RewardProgram, TaskSpec, _Model
 
 
 class ConfigError(ValueError):
@@ -44,7 +40,7 @@ class LPSettings(_Model):
 
 
 class DRSettings(_Model):
-    """Domain randomisation over the MiniGrid family ranges."""
+    """Domain randomisation over the target family's ranges."""
 
     #: Random valid specs drawn per cycle; each is itself a distribution (positions re-sampled per episode).
     levels_per_cycle: int = Field(default=8, ge=1, le=64)
@@ -64,11 +60,47 @@ class LLMCurriculumSettings(_Model):
     #: ``archive`` mode: levels at or above this training success count as mastered: the prompt lists them and
     #: their weight drops to ``floor``.
     mastered: float = Field(default=0.9, ge=0.0, le=1.0)
+    #: Goals the LLM writes with its levels (0: none); they are probed in every cycle's evaluation and shown
+    #: back to it as per-goal success.
+    goals: int = Field(default=0, ge=0, le=8)
+
+
+class ReplaySettings(_Model):
+    """The ``llm-replay`` hybrid: the LLM writes level generators rarely, level replay works inside them."""
+
+    #: Ask the LLM for new generators every this many cycles (the first cycle always asks).
+    llm_every: int = Field(default=4, ge=1, le=100)
+    #: ...or sooner, when target success has not risen by ``stall_delta`` over this many cycles (0: never).
+    stall_cycles: int = Field(default=2, ge=0, le=100)
+    stall_delta: float = Field(default=0.05, ge=0.0, le=1.0)
+    #: Level seeds drawn per generator: a level is a (generator, seed) pair, as in PLR.
+    seeds_per_generator: int = Field(default=16, ge=1, le=1000)
+    #: ACCEL-style edits per cycle: small changes of the most learnable generators' parameters.
+    edits_per_cycle: int = Field(default=2, ge=0, le=16)
+    #: An edit is kept while its measured learnability 4p(1-p) is at least this (after it has been tried).
+    keep_learnability: float = Field(default=0.1, ge=0.0, le=1.0)
+    #: Most generators kept at once (the least learnable tried ones go first; the LLM's newest never do).
+    max_generators: int = Field(default=24, ge=2, le=256)
+    #: PLR's knobs for replay inside the generators (Jiang et al. 2021): replay probability, rank temperature,
+    #: staleness mix.
+    replay_prob: float = Field(default=0.5, ge=0.0, le=1.0)
+    beta: float = Field(default=0.1, gt=0.0, le=10.0)
+    rho: float = Field(default=0.1, ge=0.0, le=1.0)
 
 
 class RunConfig(_Model):
+    """Everything a run needs; names (curricula, families) are checked against their registries by
+    `gymsmith.api.check_config` before anything is stored or trained."""
+
     task: TaskSpec = Field(default_factory=TaskSpec)
-    curriculum: Literal["llm", "llm-reward", "plr", "lp", "dr", "target"] = "llm"
+    #: A registered curriculum (``gymsmith run --help`` lists them).
+    curriculum: str = "llm"
+    #: What may vary in the target's family: ``name=LO..HI``, ``name=a|b`` or ``name=VALUE`` (``--param``);
+    #: needed by the generating curricula on Gymnasium envs without a dedicated family.
+    params: list[str] = Field(default_factory=list)
+    #: A reward program to train with instead of the env's reward (e.g. the best one ``gymsmith reward`` found);
+    #: verified before the run starts, like every program.
+    reward: RewardProgram | None = None
     cycles: int = Field(default=3, ge=1, le=1000)
     steps_per_cycle: int = Field(default=40_000, ge=128)
     n_envs: int = Field(default=8, ge=1, le=256)
@@ -108,6 +140,7 @@ class RunConfig(_Model):
     lp: LPSettings = Field(default_factory=LPSettings)
     dr: DRSettings = Field(default_factory=DRSettings)
     llm: LLMCurriculumSettings = Field(default_factory=LLMCurriculumSettings)
+    replay: ReplaySettings = Field(default_factory=ReplaySettings)
 
     @field_validator("device")
     @classmethod
@@ -121,46 +154,15 @@ class RunConfig(_Model):
     def _ray_address(cls, value: str | None) -> str | None:
         return None if value is None or value.strip().lower() in ("", "none", "local") else value.strip()
 
-    def check(self) -> None:
-        """Cross-field checks that need the filesystem or imports; run before any training or run row."""
-        from gymsmith.envs.mixture import is_minigrid_id
-
-        if self.curriculum in MINIGRID_ONLY and not is_minigrid_id(self.task.target_env):
-            raise ConfigError(
-                f"curriculum: {self.curriculum} samples MiniGrid levels, but task.target_env is "
-                f"{self.task.target_env!r}; use plr, llm or target for other envs"
-            )
-        if is_minigrid_id(self.task.target_env):
-            import gymnasium as gym
-            import minigrid  # noqa: F401  (registers the MiniGrid ids)
-
-            if self.task.target_env not in gym.registry:
-                raise ConfigError(f"task.target_env: {self.task.target_env!r} is not a registered MiniGrid env")
-        from gymsmith.agents.train import resolve_device
-
-        try:
-            resolve_device(self.device)
-        except ValueError as exc:
-            raise ConfigError(f"device: {exc}") from exc
-        if self.executor == "ray":
-            import importlib.util
-
-            if importlib.util.find_spec("ray") is None:
-                raise ConfigError("executor: ray needs Ray installed (pip install 'gymsmith[ray]'); or use local")
-        if self.backend == "replay" and not self.cassette:
-            raise ConfigError("backend=replay needs cassette: the path of a recorded cassette")
-        if self.cassette and not Path(self.cassette).exists():
-            raise ConfigError(f"cassette: file {self.cassette} does not exist")
-        if self.prompts_dir and not Path(self.prompts_dir).is_dir():
-            raise ConfigError(f"prompts_dir: {self.prompts_dir} is not a directory")
-
 
 def _format_errors(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 def build_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """YAML file first, then CLI overrides (None means 'not given'); errors name the field."""
+    """YAML file first, then CLI overrides (None means 'not given'); errors name the field.
+
+    Only the values' shapes are checked here; `gymsmith.api.check_config` checks names and files."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -174,13 +176,13 @@ def build_config(path: str | Path | None = None, overrides: dict[str, Any] | Non
         if value is None:
             continue
         if key in ("target_env", "description"):
-            data.setdefault("task", {})
-            data["task"] = {**(data["task"] or {}), key: value}
+            data["task"] = {**(data.get("task") or {}), key: value}
+        elif isinstance(value, dict) and isinstance(data.get(key), dict):
+            # a flag setting one field of a section keeps the section's other fields from the file
+            data[key] = {**data[key], **value}
         else:
             data[key] = value
     try:
-        config = RunConfig.model_validate(data)
+        return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"invalid run config: {_format_errors(exc)}") from exc
-    config.check()
-    return config

@@ -10,23 +10,10 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SerializeAsAny, model_validator
 
+#: The target a run trains for when none is named (any registered id that a family handles works).
 DEFAULT_TARGET = "MiniGrid-DoorKey-8x8-v0"
-
-#: Events the MiniGrid family reports in ``info["events"]``; goals and composed rewards speak this vocabulary.
-MINIGRID_EVENTS: tuple[str, ...] = (
-    "picked_up_key",
-    "dropped_key",
-    "opened_door",
-    "reached_goal",
-    "died_in_lava",
-    "picked_up_ball",
-    "picked_up_box",
-)
-
-#: Skills measured on DoorKey-like targets, in the order the task is solved.
-DOORKEY_SKILLS: tuple[str, ...] = ("picked_up_key", "opened_door", "reached_goal")
 
 
 class _Model(BaseModel):
@@ -42,118 +29,81 @@ class _Model(BaseModel):
 
 
 class TaskSpec(_Model):
-    """What the user wants an agent to learn; everything else in a run is derived from it."""
+    """What the user wants an agent to learn; everything else in a run is derived from it.
 
-    target_env: str = DEFAULT_TARGET
-    description: str = "Pick up the key, open the locked door and reach the green goal square."
-    skills: list[str] = Field(default_factory=lambda: list(DOORKEY_SKILLS))
-
-
-# ---------------------------------------------------------------------------------------- env configs
-
-
-class MiniGridLevelSpec(_Model):
-    """A distribution of MiniGrid levels: fixed structure, positions sampled per seed.
-
-    Small integer ranges are enums in the JSON schema the LLM is constrained by (grammars enforce enums, not
-    numeric bounds); pydantic re-checks them here.
+    ``description`` and ``skills`` left as None are derived from the target by its family
+    (`Family.task`): the env's own mission text and the events its structure makes measurable. A value the
+    user gave always wins.
     """
 
-    family: Literal["minigrid"] = "minigrid"
+    target_env: str = DEFAULT_TARGET
+    description: str | None = None
+    skills: list[str] | None = None
+
+
+# ---------------------------------------------------------------------------------------- env specs
+
+
+class EnvSpec(_Model):
+    """Base of every family's spec: a *distribution* of environments, sampled by seed.
+
+    Each family (``envs/``) defines its own subclass with a literal ``family`` tag and registers it with
+    `register_spec`; contracts that carry specs (`MixtureEntry`, `Proposal`) dispatch on the tag through that
+    registry, so adding a family never edits this module.
+    """
+
+    family: str
     name: str = Field(default="level", max_length=60)
-    size: int = Field(default=8, ge=5, le=16, description="outer grid size including walls")
-    wall: bool = Field(default=True, description="a vertical wall splits the room; the door sits in it")
-    door_locked: bool = Field(default=True, description="the door needs the key (only with wall)")
-    key: bool = Field(default=True, description="a key is placed on the agent's side")
-    lava: int = Field(default=0, ge=0, le=8, description="lava cells on the goal side")
-    distractors: int = Field(default=0, ge=0, le=4, description="balls/boxes placed at random")
-    goal: Literal["far", "near", "random"] = "far"
-    max_steps: int = Field(default=0, ge=0, le=4096, description="0 means 10 * size * size")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> MiniGridLevelSpec:
-        if self.door_locked and not self.wall:
-            raise ValueError("door_locked=true needs wall=true: there is no door without a wall")
-        if self.door_locked and not self.key:
-            raise ValueError("door_locked=true needs key=true: a locked door without a key is unsolvable")
-        return self
-
-    def effective_max_steps(self) -> int:
-        return self.max_steps or 10 * self.size * self.size
 
 
-CRAFTER_MATERIALS: tuple[str, ...] = ("sapling", "wood", "stone", "coal", "iron", "diamond")
-CRAFTER_TOOLS: tuple[str, ...] = (
-    "wood_pickaxe",
-    "stone_pickaxe",
-    "iron_pickaxe",
-    "wood_sword",
-    "stone_sword",
-    "iron_sword",
-)
-Rarity = Literal["very_rare", "rare", "default", "common", "very_common"]
+_SPEC_MODELS: dict[str, type[EnvSpec]] = {}
 
 
-class CrafterWorldSpec(_Model):
-    """A Crafter world distribution in the spirit of EnvGen's modified Crafter; every field takes effect."""
+def register_spec(model: type[EnvSpec]) -> type[EnvSpec]:
+    """Make ``model`` parseable wherever a spec is stored (idempotent; usable as a class decorator)."""
+    tag = model.model_fields["family"].default
+    if not isinstance(tag, str) or not tag:
+        raise TypeError(f"{model.__name__} needs a literal default for its `family` field")
+    known = _SPEC_MODELS.get(tag)
+    if known is not None and known.__qualname__ != model.__qualname__:
+        raise ValueError(f"family tag {tag!r} is taken by {known.__name__}")
+    _SPEC_MODELS[tag] = model
+    return model
 
-    family: Literal["crafter"] = "crafter"
-    name: str = Field(default="world", max_length=60)
-    biome: Literal["natural", "grassland", "mountain", "beaches"] = "natural"
-    coal: Rarity = "default"
-    iron: Rarity = "default"
-    diamond: Rarity = "default"
-    tree: Rarity = "default"
-    inventory: dict[str, int] = Field(default_factory=dict, description="starting items")
-    peaceful: bool = False
-    zombies: Rarity = "default"
-    skeletons: Rarity = "default"
-    cows: Rarity = "default"
-    length: int = Field(default=10000, ge=100, le=10000)
-    area: int = Field(default=64, ge=32, le=64)
 
-    @field_validator("inventory")
-    @classmethod
-    def _inventory(cls, value: dict[str, int]) -> dict[str, int]:
-        for item, count in value.items():
-            if item in CRAFTER_MATERIALS:
-                if not 0 <= count <= 9:
-                    raise ValueError(f"inventory[{item!r}]={count}: materials take 0..9")
-            elif item in CRAFTER_TOOLS:
-                if not 0 <= count <= 1:
-                    raise ValueError(f"inventory[{item!r}]={count}: tools take 0..1")
-            else:
-                allowed = ", ".join(CRAFTER_MATERIALS + CRAFTER_TOOLS)
-                raise ValueError(f"inventory item {item!r} is unknown; allowed: {allowed}")
+def spec_models() -> dict[str, type[EnvSpec]]:
+    """The registered spec models by family tag (what stored mixtures and proposals may contain)."""
+    return dict(_SPEC_MODELS)
+
+
+def _dispatch_spec(value: Any) -> Any:
+    if isinstance(value, EnvSpec):
         return value
+    if not isinstance(value, dict):
+        raise ValueError(f"a spec must be an object with a 'family' tag, not {type(value).__name__}")
+    tag = value.get("family")
+    model = _SPEC_MODELS.get(tag) if isinstance(tag, str) else None
+    if model is None:
+        known = ", ".join(sorted(_SPEC_MODELS)) or "none registered (import gymsmith.envs)"
+        raise ValueError(f"unknown family {tag!r}; known: {known}")
+    return model.model_validate(value)
 
 
-class GymKwargsSpec(_Model):
-    """Any registered Gymnasium env plus constructor kwargs, for envs without a dedicated family."""
-
-    family: Literal["gym"] = "gym"
-    name: str = Field(default="gym", max_length=60)
-    env_id: str
-    kwargs: dict[str, int | float | bool | str] = Field(default_factory=dict)
+#: Any registered family's spec, parsed by its ``family`` tag and serialised with all of its fields.
+AnySpec = Annotated[SerializeAsAny[EnvSpec], BeforeValidator(_dispatch_spec)]
 
 
-EnvConfig = Annotated[MiniGridLevelSpec | CrafterWorldSpec | GymKwargsSpec, Field(discriminator="family")]
-
-
-class TargetEnv(_Model):
+@register_spec
+class TargetEnv(EnvSpec):
     """The unmodified target env as a mixture member."""
 
     family: Literal["target"] = "target"
+    name: str = Field(default="target", max_length=60)
     env_id: str = DEFAULT_TARGET
 
 
-MixtureSource = Annotated[
-    MiniGridLevelSpec | CrafterWorldSpec | GymKwargsSpec | TargetEnv, Field(discriminator="family")
-]
-
-
 class MixtureEntry(_Model):
-    source: MixtureSource
+    source: AnySpec
     weight: float = Field(gt=0)
     #: Fixed level seeds (PLR replays exact levels); empty means a fresh seed per episode.
     seeds: list[int] = Field(default_factory=list)
@@ -204,6 +154,11 @@ class RewardProgram(_Model):
 
 # ----------------------------------------------------------------------------------- LLM and proposals
 
+#: How an answer's JSON was obtained, strongest first: the server enforced the JSON schema (OpenAI structured
+#: output); a JSON-object mode with the schema attached (llama.cpp turns it into a grammar); or free text,
+#: validated afterwards and repaired once.
+StructuredMode = Literal["json_schema", "json_object", "unconstrained"]
+
 
 class LLMCall(_Model):
     """One chat completion: enough to audit cost and to re-find the exact response in a cassette."""
@@ -217,6 +172,8 @@ class LLMCall(_Model):
     latency_s: float = 0.0
     cached: bool = False
     response: str = ""
+    #: None in records written before the mode was recorded (and for answers whose mode is not known).
+    structured: StructuredMode | None = None
 
 
 class RejectedSpec(_Model):
@@ -226,7 +183,7 @@ class RejectedSpec(_Model):
 
 class Proposal(_Model):
     task: TaskSpec
-    env_configs: list[EnvConfig] = Field(default_factory=list)
+    env_configs: list[AnySpec] = Field(default_factory=list)
     goals: list[Goal] = Field(default_factory=list)
     reward_programs: list[RewardProgram] = Field(default_factory=list)
     rationale: str = ""
@@ -277,10 +234,16 @@ class Stat(_Model):
 class EvalResult(_Model):
     env_id: str
     episodes: int
+    #: Mean per-episode success in [0, 1], as the target's family defines it.
     success_rate: float
     mean_return: float
     mean_length: float
+    #: The family's headline number (``metric``): the success rate, or e.g. the Crafter score in percent.
+    score: float = 0.0
+    metric: str = "success"
     skills: dict[str, Stat] = Field(default_factory=dict)
+    #: Success of the goals evaluated with these episodes (all of a goal's events in one episode).
+    goals: dict[str, Stat] = Field(default_factory=dict)
 
 
 class TrainResult(_Model):
@@ -302,7 +265,11 @@ class Feedback(_Model):
 
     cycle: int
     target_success: float
+    #: The family's headline metric on the target (equal to ``target_success`` where that is the metric).
+    score: float | None = None
+    metric: str = "success"
     skills: dict[str, Stat] = Field(default_factory=dict)
+    goals: dict[str, Stat] = Field(default_factory=dict)
     reward_components: dict[str, Stat] = Field(default_factory=dict)
     trained_on: list[dict[str, Any]] = Field(default_factory=list)
     rejected: list[RejectedSpec] = Field(default_factory=list)
@@ -325,7 +292,8 @@ class CandidateSpec(_Model):
     seed: int = 0
     device: str = "cpu"
     eval_episodes: int = Field(default=20, ge=1)
-    skills: list[str] = Field(default_factory=lambda: list(DOORKEY_SKILLS))
+    #: Events measured in the evaluation; None: the target's skills as its family derives them.
+    skills: list[str] | None = None
     ppo: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -8,26 +8,33 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from scenarios import LOOP_CASSETTE, REPAIR_CASSETTE, loop_config, repair_proposer_kwargs
 
-from gymsmith.generator import llm
+from gymsmith.envs import family_for
+from gymsmith.envs.minigrid import MiniGridLevelSpec
+from gymsmith.generator import llm, structured
 from gymsmith.generator.llm import CassetteMiss, LLMClient, call_key, load_cassette, make_chat_model
-from gymsmith.generator.proposer import Proposer, parse_levels
-from gymsmith.schemas import MiniGridLevelSpec, TaskSpec
+from gymsmith.generator.proposer import Proposer, parse_answer
+from gymsmith.schemas import DEFAULT_TARGET, TaskSpec
+
+FAMILY = family_for(DEFAULT_TARGET)
+TASK = FAMILY.task()
 
 
 def _loop_proposer(client: LLMClient) -> Proposer:
     cfg = loop_config("unused")
-    return Proposer(client, k=cfg.k_levels, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
+    return Proposer(client, family=FAMILY, k=cfg.k_levels, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+                    seed=cfg.seed)
 
 
 def test_replay_returns_the_recorded_real_response():
     cassette = load_cassette(LOOP_CASSETTE)
     client = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="replay", use_cache=False)
-    proposal = _loop_proposer(client).propose(TaskSpec())
+    proposal = _loop_proposer(client).propose(TASK)
     call = proposal.llm_calls[0]
     assert call.model == cassette["model"] == "qwen2.5-coder-0.5b"
     recorded = {e["response"] for e in cassette["entries"].values()}
     assert call.response in recorded
     assert call.completion_tokens > 0 and call.prompt_tokens > 0
+    assert call.structured is None  # recorded before modes were recorded: unknown, not guessed
     assert len(proposal.env_configs) == 3
     assert all(isinstance(s, MiniGridLevelSpec) for s in proposal.env_configs)
 
@@ -41,10 +48,10 @@ def test_replay_miss_names_the_cassette():
 def test_second_identical_call_is_served_from_disk_cache():
     chat = make_chat_model("replay", cassette=LOOP_CASSETTE)
     first = LLMClient(chat, backend="replay")
-    _loop_proposer(first).propose(TaskSpec())
+    _loop_proposer(first).propose(TASK)
     assert first.model_calls == 1
     second = LLMClient(chat, backend="replay")
-    proposal = _loop_proposer(second).propose(TaskSpec())
+    proposal = _loop_proposer(second).propose(TASK)
     assert second.model_calls == 0
     assert proposal.llm_calls[0].cached
     assert second.totals()["cached"] == 1
@@ -53,17 +60,17 @@ def test_second_identical_call_is_served_from_disk_cache():
 def test_record_writes_a_cassette_that_replays(tmp_path):
     source = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="replay", use_cache=False,
                        record_path=tmp_path / "copy.json")
-    _loop_proposer(source).propose(TaskSpec())
+    _loop_proposer(source).propose(TASK)
     copy = load_cassette(tmp_path / "copy.json")
     assert copy["model"] == "qwen2.5-coder-0.5b" and len(copy["entries"]) == 1
     replay = LLMClient(make_chat_model("replay", cassette=tmp_path / "copy.json"), backend="replay", use_cache=False)
-    assert _loop_proposer(replay).propose(TaskSpec()).llm_calls[0].response == source.calls[0].response
+    assert _loop_proposer(replay).propose(TASK).llm_calls[0].response == source.calls[0].response
 
 
 def test_invalid_answer_is_repaired_once_then_rejected_with_reason():
     """Recorded from the Gemma 270M *base* model without a grammar: it answers prose, not JSON."""
     client = LLMClient(make_chat_model("replay", cassette=REPAIR_CASSETTE), backend="replay", use_cache=False)
-    proposal = Proposer(client, **repair_proposer_kwargs()).propose(TaskSpec())
+    proposal = Proposer(client, family=FAMILY, **repair_proposer_kwargs()).propose(TASK)
     assert proposal.repaired
     assert [c.template for c in proposal.llm_calls] == ["env_proposal.j2", "repair.j2"]
     assert proposal.env_configs == []
@@ -79,11 +86,11 @@ def test_parse_keeps_valid_items_and_explains_invalid_ones():
         {"name": "c", "size": 99, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
          "goal": "near"},
     ]})
-    result = parse_levels(text, k=3)
+    result = parse_answer(text, FAMILY, TASK, k=3)
     assert [s.name for s in result.specs] == ["a"]
     reasons = [r.reason for r in result.rejected]
     assert "needs wall=true" in reasons[0] and "size" in reasons[1]
-    assert parse_levels("Sure! ```json\n" + text + "\n```", k=3).specs[0].name == "a"
+    assert parse_answer("Sure! ```json\n" + text + "\n```", FAMILY, TASK, k=3).specs[0].name == "a"
 
 
 def test_factory_errors_name_the_problem(monkeypatch):
@@ -98,12 +105,13 @@ def test_factory_errors_name_the_problem(monkeypatch):
     assert llm.model_id(chat) == "local-server-model"
 
 
-def test_openai_backend_gets_json_schema_response_format():
-    client = LLMClient(make_chat_model("replay", cassette=LOOP_CASSETTE), backend="openai")
-    kwargs = client._backend_kwargs({"json_schema": {"type": "object"}, "temperature": 0.5})
-    assert kwargs["response_format"]["type"] == "json_schema"
-    assert kwargs["response_format"]["json_schema"]["schema"] == {"type": "object"}
-    assert "json_schema" not in kwargs
+def test_openai_backend_response_formats_strongest_first():
+    schema = {"type": "object"}
+    assert structured.MODES == ("json_schema", "json_object", "unconstrained")
+    assert structured.response_format("json_schema", schema) == {
+        "type": "json_schema", "json_schema": {"name": "gymsmith_output", "schema": schema}}
+    assert structured.response_format("json_object", schema) == {"type": "json_object", "schema": schema}
+    assert structured.response_format("unconstrained", schema) is None
 
 
 def test_call_key_depends_on_model_messages_and_params():
@@ -139,8 +147,9 @@ def test_tampered_model_file_is_never_loaded(tmp_path, monkeypatch):
 def test_local_backend_generates_a_valid_spec():
     """The embedded default model, really running, under the JSON-schema grammar."""
     client = LLMClient(make_chat_model("local"), backend="local", use_cache=False)
-    proposal = Proposer(client, k=1, max_tokens=200, seed=5).propose(TaskSpec())
+    proposal = Proposer(client, family=FAMILY, k=1, max_tokens=200, seed=5).propose(TASK)
     assert proposal.llm_calls[0].model == llm.DEFAULT_LOCAL_MODEL
+    assert proposal.llm_calls[0].structured == "json_object"  # the schema became a llama.cpp grammar
     assert not proposal.llm_calls[0].cached
     assert len(proposal.env_configs) == 1
     assert isinstance(proposal.env_configs[0], MiniGridLevelSpec)
@@ -156,3 +165,15 @@ def test_llm_threads_env_pins_llama_threads(monkeypatch):
         _llm_threads()
     monkeypatch.delenv("GYMSMITH_LLM_THREADS")
     assert _llm_threads() >= 1
+
+
+def test_llm_call_records_from_before_the_mode_still_load():
+    from gymsmith.schemas import LLMCall, Proposal
+
+    stored = {"backend": "local", "model": "qwen2.5-coder-0.5b", "template": "env_proposal.j2", "prompt_hash": "ab",
+              "prompt_tokens": 10, "completion_tokens": 5, "latency_s": 1.5, "cached": False, "response": "{}"}
+    assert LLMCall.model_validate(stored).structured is None
+    proposal = Proposal.model_validate_json(json.dumps({"task": TaskSpec().model_dump(), "llm_calls": [stored]}))
+    assert proposal.llm_calls[0].structured is None
+    with pytest.raises(ValueError, match="structured"):
+        LLMCall.model_validate({**stored, "structured": "xml"})

@@ -10,17 +10,12 @@ from minigrid.core.grid import Grid
 from minigrid.core.world_object import Door, Goal, Key, Lava
 
 import gymsmith.envs  # noqa: F401  (registration)
-from gymsmith.envs.minigrid_family import (
-    GEN_ENV_ID,
-    MiniGridGenEnv,
-    UnsolvableLevel,
-    check_spec,
-    is_solvable,
-    render_level,
-)
+from gymsmith.envs.family import UnsolvableLevel
+from gymsmith.envs.minigrid import MiniGridLevelSpec
+from gymsmith.envs.minigrid.levels import GEN_ENV_ID, MiniGridGenEnv, check_spec, is_solvable, render_level
 from gymsmith.envs.mixture import MixtureEnv
 from gymsmith.generator.verifier import verify_env_config
-from gymsmith.schemas import EnvMixture, MiniGridLevelSpec, MixtureEntry, TargetEnv
+from gymsmith.schemas import EnvMixture, MixtureEntry, TargetEnv
 
 
 def _room(width: int = 7, height: int = 5, split: int = 3) -> Grid:

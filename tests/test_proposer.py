@@ -11,24 +11,27 @@ import json
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from gymsmith.envs.goals import episode_events, family_events, goal_reached, goal_success, probe_skills
-from gymsmith.envs.mixture import make_source_env
-from gymsmith.generator.families import (
-    CrafterFamily,
-    FamilyError,
-    GymFamily,
-    MiniGridFamily,
-    ParamRange,
-    make_family,
-)
+from gymsmith.envs import family_for, make_env, make_family
+from gymsmith.envs.crafter import CrafterWorldSpec
+from gymsmith.envs.goals import episode_events, goal_reached, goal_success, probe_skills
+from gymsmith.envs.gym_family import GymFamily, GymKwargsSpec
+from gymsmith.envs.minigrid import MINIGRID_EVENTS, MiniGridLevelSpec
+from gymsmith.envs.params import FamilyError, ParamRange
 from gymsmith.generator.llm import LLMClient
-from gymsmith.generator.proposer import Proposer, minigrid_family, minigrid_schema, parse_answer
-from gymsmith.generator.templates import render
+from gymsmith.generator.proposer import Proposer, parse_answer
 from gymsmith.generator.verifier import verify_env_config
-from gymsmith.schemas import MINIGRID_EVENTS, CrafterWorldSpec, Goal, GymKwargsSpec, MiniGridLevelSpec, TaskSpec
+from gymsmith.schemas import Goal, TaskSpec
+from gymsmith.templates import render
 
 LEVEL = {"name": "a", "size": 5, "wall": True, "door_locked": True, "key": True, "lava": 0, "distractors": 0,
          "goal": "near"}
+
+
+def task(fam, request="x"):
+    """The task a `gymsmith generate` request stands for."""
+    return fam.task(TaskSpec(target_env=fam.target_env, description=request, skills=list(fam.events)))
+
+
 WORLD = {"name": "w", "biome": "mountain", "tree": "common", "coal": "very_common", "iron": "common",
          "diamond": "default", "zombies": "rare", "skeletons": "rare", "cows": "common", "peaceful": False,
          "area": 48, "length": 10000, "inventory": {"wood": 5}}
@@ -60,7 +63,7 @@ def test_gym_kwargs_are_validated_against_the_declared_ranges():
     assert isinstance(fam, GymFamily)
     spec = fam.build({"name": "room", "kwargs": {"size": 8}})
     assert spec == GymKwargsSpec(name="room", env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 8})
-    schema = fam.schema(fam.task("x"), 3, goals=1)
+    schema = fam.schema(task(fam), 3, goals=1)
     config = schema["properties"]["configs"]["items"]
     assert config["properties"]["kwargs"]["properties"]["size"] == {"enum": list(range(5, 13))}
     assert schema["properties"]["goals"]["items"]["properties"]["events"]["items"] == {"enum": list(MINIGRID_EVENTS)}
@@ -68,7 +71,7 @@ def test_gym_kwargs_are_validated_against_the_declared_ranges():
                      ({"size": True}, "valid integer"), ({"size": 6, "agent_start_dir": 1}, "Extra inputs"),
                      ({}, "Field required")):
         result = parse_answer(json.dumps({"rationale": "", "configs": [{"name": "r", "kwargs": bad}]}), fam,
-                              fam.task("x"), k=1)
+                              task(fam), k=1)
         assert not result.specs and why in result.rejected[0].reason, (bad, result.rejected)
         assert result.rejected[0].reason.startswith("[schema] kwargs.")
 
@@ -90,7 +93,7 @@ def test_float_and_choice_ranges_for_classic_envs():
 
 def test_verifier_applies_the_declared_ranges_and_the_env_constructor():
     fam = make_family("gym:MiniGrid-Empty-5x5-v0", ["size=5..12"])
-    ok = verify_env_config(GymKwargsSpec(env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 7}), fam.target_env, fam)
+    ok = verify_env_config(GymKwargsSpec(env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 7}), fam)
     assert ok.accepted, ok.reason()
     out = verify_env_config(GymKwargsSpec(env_id="MiniGrid-Empty-5x5-v0", kwargs={"size": 14}), family=fam)
     assert not out.accepted and out.rejections[0].layer == "schema" and "declared ranges" in out.reason()
@@ -106,6 +109,9 @@ def test_family_setup_errors_say_what_to_type():
         make_family("gym:Pendulum-v1", ["gravity=1.0..2.0"])
     with pytest.raises(FamilyError, match="needs at least one --param"):
         make_family("gym:Pendulum-v1")
+    bare = family_for("Pendulum-v1")  # fine as a target; writing configs needs ranges
+    with pytest.raises(FamilyError, match="needs --param ranges"):
+        bare.schema(task(bare), 2, goals=0)
     with pytest.raises(FamilyError, match="declared twice"):
         make_family("gym:Pendulum-v1", ["g=1.0..2.0", "g=3.0..4.0"])
     with pytest.raises(FamilyError, match="unknown family"):
@@ -121,30 +127,31 @@ def test_family_setup_errors_say_what_to_type():
 
 def test_minigrid_curriculum_schema_is_unchanged_without_goals():
     """The LLM curriculum's recorded cassette keys include this schema: goals must not leak into it."""
-    schema = minigrid_schema(minigrid_family(TaskSpec()), 3)
+    fam = family_for("MiniGrid-DoorKey-8x8-v0")
+    schema = fam.schema(fam.task(), 3, goals=0)
     assert list(schema["properties"]) == ["rationale", "levels"]
     assert schema["properties"]["levels"]["items"]["properties"]["size"] == {"enum": [5, 6, 7, 8]}
-    with_goals = MiniGridFamily().schema(TaskSpec(), 3, goals=2)
+    with_goals = fam.schema(fam.task(), 3, goals=2)
     assert with_goals["required"] == ["rationale", "levels", "goals"]
 
 
 def test_minigrid_params_narrow_the_enums_and_are_rechecked():
     fam = make_family("minigrid", ["size=6..7", "lava=1|2", "wall=true"])
-    schema = fam.schema(fam.task("x"), 2, goals=0)["properties"]["levels"]["items"]["properties"]
+    schema = fam.schema(task(fam), 2, goals=0)["properties"]["levels"]["items"]["properties"]
     assert schema["size"] == {"enum": [6, 7]} and schema["lava"] == {"enum": [1, 2]}
     assert schema["wall"] == {"enum": [True]}
-    prompt = render(fam.template, None, **fam.context(fam.task("x"), 2, None, "x", 0))
+    prompt = render(fam.template, None, **fam.context(task(fam), 2, None, "x", 0))
     assert "one of 6, 7 " in prompt and "wall must be true in every level" in prompt
     text = json.dumps({"rationale": "", "levels": [{**LEVEL, "size": 6, "lava": 1},
                                                     {**LEVEL, "name": "b", "size": 8, "lava": 1}]})
-    result = parse_answer(text, fam, fam.task("x"), k=2)
+    result = parse_answer(text, fam, task(fam), k=2)
     assert [s.name for s in result.specs] == ["a"]
     assert "size: 8 is not one of 6, 7" in result.rejected[0].reason
 
 
 def test_crafter_fields_are_enums_and_answers_are_validated():
-    fam = CrafterFamily()
-    schema = fam.schema(fam.task("x"), 2, goals=2)
+    fam = make_family("crafter")
+    schema = fam.schema(task(fam), 2, goals=2)
     world = schema["properties"]["worlds"]["items"]["properties"]
     assert world["biome"] == {"enum": ["natural", "grassland", "mountain", "beaches"]}
     assert world["coal"]["enum"][0] == "very_rare" and world["area"] == {"enum": [32, 48, 64]}
@@ -155,11 +162,11 @@ def test_crafter_fields_are_enums_and_answers_are_validated():
     assert isinstance(good, CrafterWorldSpec) and good.inventory == {"wood": 5}
     text = json.dumps({"rationale": "", "worlds": [
         {**WORLD, "biome": "desert"}, {**WORLD, "inventory": {"wood": 12}}, {**WORLD, "area": 40}]})
-    result = parse_answer(text, fam, fam.task("x"), k=3)
+    result = parse_answer(text, fam, task(fam), k=3)
     reasons = [r.reason for r in result.rejected]
     assert not result.specs and len(reasons) == 3
     assert "biome" in reasons[0] and "0..9" in reasons[1] and "area: 40 is not one of 32, 48, 64" in reasons[2]
-    prompt = render(fam.template, None, **fam.context(fam.task("iron"), 2, None, "iron", 2))
+    prompt = render(fam.template, None, **fam.context(task(fam, "iron"), 2, None, "iron", 2))
     for words in ("collect_iron: needs a stone_pickaxe", "make_iron_pickaxe: uses 1 wood, 1 coal, 1 iron",
                   "very_rare, rare, default, common, very_common", "Also write 1 to 2 goals", "REQUEST: iron"):
         assert words in prompt
@@ -169,17 +176,17 @@ def test_crafter_fields_are_enums_and_answers_are_validated():
 
 
 def test_goals_are_parsed_against_the_family_events():
-    fam = MiniGridFamily()
+    fam = make_family("minigrid")
     text = json.dumps({"rationale": "", "levels": [LEVEL], "goals": [
         {"name": "unlock", "description": "", "events": ["picked_up_key", "opened_door"]},
         {"name": "fly", "description": "", "events": ["flew_away"]},
         {"name": "unlock", "description": "twice", "events": ["reached_goal"]},
     ]})
-    result = parse_answer(text, fam, fam.task("x"), k=1, n_goals=2)
+    result = parse_answer(text, fam, task(fam), k=1, n_goals=2)
     assert [g.name for g in result.goals] == ["unlock"]
     assert "flew_away not in this family's events" in result.rejected[0].reason
     assert "expected at most 2 goals, got 3" in result.errors
-    missing = parse_answer(json.dumps({"rationale": "", "levels": [LEVEL]}), fam, fam.task("x"), k=1, n_goals=1)
+    missing = parse_answer(json.dumps({"rationale": "", "levels": [LEVEL]}), fam, task(fam), k=1, n_goals=1)
     assert missing.specs and 'a "goals" list with 1 goal' in missing.errors[0]
 
 
@@ -193,9 +200,9 @@ def test_goal_helpers_score_episodes_from_event_sets():
     assert rates["unlock"].mean == 0.5 and rates["finish"].mean == 0.25 and rates["unlock"].n == 4
     assert probe_skills([unlock, finish, Goal(name="again", events=["opened_door"])]) == [
         "picked_up_key", "opened_door", "reached_goal"]
-    assert family_events("minigrid") == family_events("MiniGrid-DoorKey-8x8-v0") == MINIGRID_EVENTS
-    assert "collect_diamond" in family_events("crafter") and family_events("Pendulum-v1") == ()
-    env = make_source_env(MiniGridLevelSpec(size=5, wall=False, door_locked=False, key=True, max_steps=40))
+    assert make_family("minigrid").events == family_for("MiniGrid-DoorKey-8x8-v0").events == MINIGRID_EVENTS
+    assert "collect_diamond" in family_for("crafter").events and family_for("Pendulum-v1").events == ()
+    env = make_env(MiniGridLevelSpec(size=5, wall=False, door_locked=False, key=True, max_steps=40))
     try:
         events = episode_events(env, episodes=3, seed=1)
     finally:
@@ -213,7 +220,7 @@ def test_repair_round_shows_the_validation_error_and_uses_the_fixed_answer():
     good = json.dumps({"rationale": "r", "levels": [LEVEL],
                        "goals": [{"name": "g", "description": "", "events": ["reached_goal"]}]})
     client = LLMClient(FakeListChatModel(responses=[bad, good]), backend="fake", use_cache=False)
-    proposal = Proposer(client, k=1, family=MiniGridFamily(), goals=1).generate("a locked door")
+    proposal = Proposer(client, k=1, family=make_family("minigrid"), goals=1).generate("a locked door")
     assert proposal.repaired and [c.template for c in proposal.llm_calls] == ["env_proposal.j2", "repair.j2"]
     assert [s.name for s in proposal.env_configs] == ["a"] and [g.name for g in proposal.goals] == ["g"]
     assert proposal.rejected == [] and proposal.errors == []
@@ -224,17 +231,15 @@ def test_repair_round_shows_the_validation_error_and_uses_the_fixed_answer():
 def test_prompts_dir_overrides_a_template_by_name(tmp_path):
     (tmp_path / "crafter_proposal.j2").write_text("Custom: {{ request }} ({{ k }} worlds)")
     client = LLMClient(FakeListChatModel(responses=["{}"]), backend="fake", use_cache=False)
-    proposer = Proposer(client, k=2, family=CrafterFamily(), goals=1, prompts_dir=tmp_path)
-    system, user = proposer.render_prompt(proposer.family.task("caves"), None, "caves")
+    proposer = Proposer(client, k=2, family=make_family("crafter"), goals=1, prompts_dir=tmp_path)
+    system, user = proposer.render_prompt(task(proposer.family, "caves"), None, "caves")
     assert user == "Custom: caves (2 worlds)" and "curriculum designer" in system
 
 
 def test_prompt_examples_live_in_prompts_and_are_valid_specs():
     """The worked examples are prompt text (prompts/examples.json.j2) and must show what the verifier accepts."""
-    from gymsmith.generator.families import examples
-    from gymsmith.generator.reward_designer import compose_choice_model
-    from gymsmith.generator.verifier import verify_env_config
-    from gymsmith.schemas import CrafterWorldSpec, Goal, MiniGridLevelSpec
+    from gymsmith.envs.prompt_data import examples
+    from gymsmith.generator.reward_catalogue import compose_choice_model
 
     data = examples()
     for level in data["minigrid"]["levels"]:
@@ -243,5 +248,7 @@ def test_prompt_examples_live_in_prompts_and_are_valid_specs():
         CrafterWorldSpec(**world)
     for goal in data["minigrid_goals"] + data["crafter_goals"]:
         Goal(**goal)
-    compose_choice_model().model_validate(data["reward_compose"])
+    for name in ("minigrid", "crafter"):
+        compose_choice_model(make_family(name)).model_validate(data["reward_compose"][name])
+    compose_choice_model(family_for("CartPole-v1")).model_validate(data["reward_compose"]["common"])
     assert "{event}" in data["gym"]["goal_description"]

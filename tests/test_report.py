@@ -9,11 +9,11 @@ from gymsmith.cli import app
 from gymsmith.config import RunConfig
 from gymsmith.curricula.report import load_run, normalise_reason, rejection_counts, skill_matrix
 from gymsmith.curricula.store import CycleRecord, RunStore
+from gymsmith.envs.minigrid import MiniGridLevelSpec
 from gymsmith.schemas import (
     EnvMixture,
     EvalResult,
     LLMCall,
-    MiniGridLevelSpec,
     MixtureEntry,
     Proposal,
     RejectedSpec,

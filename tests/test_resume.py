@@ -15,7 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from gymsmith.cli import RichHooks, app, make_sigint_handler
+from gymsmith.cli import _progress_callback, app, make_sigint_handler
 from gymsmith.config import build_config
 from gymsmith.curricula.store import RunStore
 
@@ -120,7 +120,7 @@ def test_resume_of_an_unknown_run_fails_cleanly(tmp_path):
 
 
 def test_sigint_handler_stops_first_then_aborts():
-    hooks = RichHooks(1)
+    hooks = _progress_callback(1)
     handler = make_sigint_handler(hooks)
     with pytest.raises(KeyboardInterrupt):  # before the loop exists there is nothing to save
         handler(signal.SIGINT, None)
@@ -180,7 +180,7 @@ def test_second_ctrl_c_aborts_without_writing_the_cycle(tmp_path):
 def test_one_yaml_file_describes_the_run_flags_override_and_the_effective_config_is_stored(tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({
-        "curriculum": "target", "task": {"target_env": SMALL}, "cycles": 1, "steps_per_cycle": 512, "n_envs": 2,
+        "curriculum": "plr", "task": {"target_env": SMALL}, "cycles": 1, "steps_per_cycle": 512, "n_envs": 2,
         "eval_episodes": 8, "device": "cpu", "seed": 7, "runs_dir": str(tmp_path), "plr": {"beta": 0.3},
     }))
     result = CliRunner().invoke(app, ["run", "--config", str(config), "--seed", "3", "--eval-episodes", "2"])
@@ -200,6 +200,8 @@ def test_one_yaml_file_describes_the_run_flags_override_and_the_effective_config
         (["--steps", "10"], None, "steps_per_cycle"),
         (["--curriculum", "bogus"], None, "curriculum"),
         (["--curriculum", "dr", "--target", "CartPole-v1"], None, "curriculum"),
+        (["--curriculum", "target", "-k", "5"], None, "k_levels: set but not used by curriculum target"),
+        (["--target", "Nope-v3"], None, "task.target_env: no family handles the target 'Nope-v3'"),
         (["--target-ratio", "1.5"], None, "target_ratio"),
         (["--device", "tpu"], None, "device"),
         (["--backend", "replay"], None, "cassette"),
@@ -219,3 +221,11 @@ def test_bad_config_values_fail_before_any_training_naming_the_field(tmp_path, f
     assert result.exit_code == 2, output
     assert field in output, output
     assert not (tmp_path / "runs").exists(), "nothing was created: no run store, no run row"
+
+
+def test_a_flag_setting_one_field_of_a_section_keeps_the_files_other_fields(tmp_path):
+    """No field the caller set is silently replaced: --goals sets llm.goals and keeps the file's llm.mixture."""
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"curriculum": "llm", "llm": {"mixture": "archive", "archive_size": 4}}))
+    merged = build_config(config, {"llm": {"goals": 2}, "seed": None})
+    assert (merged.llm.mixture, merged.llm.archive_size, merged.llm.goals) == ("archive", 4, 2)

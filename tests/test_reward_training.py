@@ -10,11 +10,13 @@ from stable_baselines3 import PPO
 
 from gymsmith.agents.candidates import train_candidate
 from gymsmith.agents.train import Trainer, target_mixture
-from gymsmith.envs.mixture import make_source_env
-from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
+from gymsmith.envs import family_for, make_env
+from gymsmith.generator.reward_catalogue import default_program
 from gymsmith.schemas import CandidateSpec, EnvMixture, RewardProgram, TargetEnv
 
 TARGET = "MiniGrid-DoorKey-5x5-v0"
+#: The family's hand-written dense reward for the target (key, door and goal bonuses, shaping, time cost).
+DEFAULT = default_program(family_for(TARGET))
 
 #: Pays for something the sparse reward never does: MiniGrid's action 0 (turn left).
 TURN_LEFT = RewardProgram(
@@ -30,7 +32,7 @@ TURN_LEFT = RewardProgram(
 
 def left_share(model: PPO, steps: int = 400, seed: int = 0) -> float:
     """Share of sampled actions that turn left on the unmodified target."""
-    env = make_source_env(TargetEnv(env_id=TARGET))
+    env = make_env(TargetEnv(env_id=TARGET))
     obs, _ = env.reset(seed=seed)
     actions = []
     for _ in range(steps):
@@ -45,7 +47,7 @@ def left_share(model: PPO, steps: int = 400, seed: int = 0) -> float:
 
 @pytest.mark.parametrize("vec", ["dummy", "subproc"])
 def test_trainer_runs_reward_program_and_logs_components(vec):
-    program = render_compose(default_doorkey_terms())
+    program = DEFAULT
     trainer = Trainer(TARGET, n_envs=2, vec=vec, device="cpu", reward_program=program)
     try:
         result, log = trainer.train(target_mixture(TARGET), 512)
@@ -84,7 +86,7 @@ def test_a_reward_the_sparse_one_lacks_changes_what_the_agent_learns(vec):
 
 
 def test_a_mixture_program_replaces_the_trainers(tmp_path):
-    sparse_default = render_compose(default_doorkey_terms())
+    sparse_default = DEFAULT
     trainer = Trainer(TARGET, n_envs=2, device="cpu", reward_program=sparse_default)
     try:
         result, _ = trainer.train(target_mixture(TARGET).model_copy(update={"reward": TURN_LEFT}), 1024)
@@ -116,4 +118,4 @@ def test_candidate_reward_given_in_one_place():
     assert CandidateSpec(name="b", target_env=TARGET, mixture=mixture, reward=TURN_LEFT).training_mixture().reward
     # both, different programs: refused instead of silently preferring one
     with pytest.raises(ValidationError, match="give the reward in one place"):
-        CandidateSpec(name="c", target_env=TARGET, mixture=mixture, reward=render_compose(default_doorkey_terms()))
+        CandidateSpec(name="c", target_env=TARGET, mixture=mixture, reward=DEFAULT)

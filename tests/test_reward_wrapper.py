@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from gymsmith.envs.mixture import make_source_env
+from gymsmith.envs import family_for, make_env
 from gymsmith.envs.reward_wrapper import GeneratedReward, GeneratedRewardVecEnv, RewardEpisodes
-from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
+from gymsmith.generator.reward_catalogue import default_program
 from gymsmith.sandbox import CompiledProgram, ProgramRefused, Sandbox
 from gymsmith.schemas import RewardProgram, TargetEnv
 
@@ -21,7 +21,7 @@ REPORT = ("reward_components", "reward_program_return", "reward_faults")
 
 
 def test_compiled_program_is_a_value_compiled_once() -> None:
-    program = render_compose(default_doorkey_terms())
+    program = default_program(family_for(TARGET))
     compiled = CompiledProgram.of(program)
     assert CompiledProgram.of(program) is compiled  # the same source is checked and compiled once per process
     assert CompiledProgram.of(compiled) is compiled
@@ -42,9 +42,9 @@ def test_refused_source_says_why() -> None:
 
 
 def test_wrappers_take_the_compiled_program_as_it_is() -> None:
-    compiled = CompiledProgram.of(render_compose(default_doorkey_terms()))
-    env = GeneratedReward(make_source_env(TARGET), compiled)
-    venv = GeneratedRewardVecEnv(DummyVecEnv([lambda: make_source_env(TARGET)]), compiled)
+    compiled = CompiledProgram.of(default_program(family_for(TARGET)))
+    env = GeneratedReward(make_env(TARGET), compiled)
+    venv = GeneratedRewardVecEnv(DummyVecEnv([lambda: make_env(TARGET)]), compiled)
     try:
         assert env.program is compiled and venv.program is compiled
     finally:
@@ -66,8 +66,8 @@ def test_single_and_vectorised_wrappers_report_the_same_episode() -> None:
     )
     rng = random.Random(0)
     actions = [rng.randrange(7) for _ in range(800)]  # DoorKey-5x5 truncates at 250 steps
-    single = GeneratedReward(make_source_env(TARGET), program, runner="sandbox")
-    vec = GeneratedRewardVecEnv(DummyVecEnv([lambda: make_source_env(TARGET)]), program)
+    single = GeneratedReward(make_env(TARGET), program, runner="sandbox")
+    vec = GeneratedRewardVecEnv(DummyVecEnv([lambda: make_env(TARGET)]), program)
     single.reset(seed=3)
     vec.seed(3)
     vec.reset()

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from gymsmith.generator.verify_reward import RewardFixtures, default_fixtures, verify_reward_program
+from gymsmith.envs import family_for  # noqa: E402
+from gymsmith.generator.verify_reward import RewardFixtures, reward_fixtures, verify_reward_program
 from gymsmith.sandbox import (
     InProcessProgram,
     Sandbox,
@@ -31,6 +32,7 @@ from gymsmith.sandbox import (
     sandbox_layers,
     static_check,
 )
+from gymsmith.schemas import DEFAULT_TARGET  # noqa: E402
 
 CORPUS = Path(__file__).parent / "sandbox_corpus"
 CANARY = Path("/var/tmp/gymsmith_sandbox_canary.txt")
@@ -54,7 +56,7 @@ STATIC_ONLY = [p for p in HOSTILE if _expected(p) == "static"]
 
 @pytest.fixture(scope="module")
 def fixtures() -> RewardFixtures:
-    return default_fixtures()
+    return reward_fixtures(family_for(DEFAULT_TARGET))
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +159,7 @@ def test_language_escapes_stopped_by_os_layers(
 
 
 def test_plain_transition_lists_and_recording(fixtures: RewardFixtures, box: Sandbox) -> None:
-    from gymsmith.generator.verify_reward import _default_env_factory, record_transitions
+    from gymsmith.generator.verify_reward import record_transitions
 
     source = (CORPUS / "benign" / "sparse_plus_events.py").read_text()
     verdict = verify_reward_program(source, fixtures.transitions, episodes=fixtures.episodes, sandbox=box)
@@ -168,7 +170,7 @@ def test_plain_transition_lists_and_recording(fixtures: RewardFixtures, box: San
     assert (
         verify_reward_program(source, fixtures.transitions, sandbox=box).details["layers"]["hack"].startswith("skipped")
     )
-    factory = _default_env_factory("MiniGrid-DoorKey-5x5-v0")
+    factory = family_for("MiniGrid-DoorKey-5x5-v0").make_target
     first, again = record_transitions(factory, 40, seed=3), record_transitions(factory, 40, seed=3)
     assert first == again and len(first) == 40
     assert [t["state"]["episode_step"] for t in first[:3]] == [0, 1, 2]
@@ -177,10 +179,10 @@ def test_plain_transition_lists_and_recording(fixtures: RewardFixtures, box: San
 
 
 def test_composed_file_matches_renderer() -> None:
-    from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
+    from gymsmith.generator.reward_catalogue import default_program
 
     text = (CORPUS / "benign" / "composed_default.py").read_text()
-    assert text.split("\n", 2)[2] == render_compose(default_doorkey_terms()).source
+    assert text.split("\n", 2)[2] == default_program(family_for(DEFAULT_TARGET)).source
 
 
 # --------------------------------------------------------------------------------- OS layers, no language
@@ -374,15 +376,15 @@ def _expert_episode(env, policy) -> list[dict]:
 
 
 def test_wrapper_unconfined_process_uses_sandbox_runner() -> None:
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import make_env
+    from gymsmith.envs.minigrid.expert import expert_policy
     from gymsmith.envs.reward_wrapper import GeneratedReward, summarise_components
-    from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
-    from gymsmith.generator.verify_reward import doorkey_expert_policy
+    from gymsmith.generator.reward_catalogue import default_program
     from gymsmith.schemas import TargetEnv
 
-    program = render_compose(default_doorkey_terms())
-    env = GeneratedReward(make_source_env(TargetEnv()), program)
-    infos = _expert_episode(env, doorkey_expert_policy)
+    program = default_program(family_for(DEFAULT_TARGET))
+    env = GeneratedReward(make_env(TargetEnv()), program)
+    infos = _expert_episode(env, expert_policy)
     assert env.runner_kind == "sandbox"  # this test process is not confined: LLM code must not run in it
     final = infos[-1]
     assert "reached_goal" in final["events"]
@@ -399,13 +401,13 @@ def test_batched_vec_wrapper_logs_components() -> None:
     import numpy as np
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import make_env
     from gymsmith.envs.reward_wrapper import GeneratedRewardVecEnv
-    from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
+    from gymsmith.generator.reward_catalogue import default_program
     from gymsmith.schemas import TargetEnv
 
-    program = render_compose(default_doorkey_terms())
-    venv = GeneratedRewardVecEnv(DummyVecEnv([lambda: make_source_env(TargetEnv()) for _ in range(2)]), program)
+    program = default_program(family_for(DEFAULT_TARGET))
+    venv = GeneratedRewardVecEnv(DummyVecEnv([lambda: make_env(TargetEnv()) for _ in range(2)]), program)
     venv.seed(0)
     venv.reset()
     rng = np.random.default_rng(0)
@@ -421,25 +423,25 @@ def test_batched_vec_wrapper_logs_components() -> None:
 
 
 def test_wrapper_refuses_unverifiable_program() -> None:
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import make_env
     from gymsmith.envs.reward_wrapper import GeneratedReward
     from gymsmith.schemas import TargetEnv
 
     with pytest.raises(ValueError, match="static layer"):
-        GeneratedReward(make_source_env(TargetEnv()), (CORPUS / "import_os.py").read_text())
+        GeneratedReward(make_env(TargetEnv()), (CORPUS / "import_os.py").read_text())
 
 
 def _confined_child(queue: multiprocessing.Queue) -> None:
     out: dict = {}
     try:
-        from gymsmith.envs.mixture import make_source_env
+        from gymsmith.envs import make_env
+        from gymsmith.envs.minigrid.expert import expert_policy
         from gymsmith.envs.reward_wrapper import GeneratedReward, confined_env_factory
-        from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
-        from gymsmith.generator.verify_reward import doorkey_expert_policy
+        from gymsmith.generator.reward_catalogue import default_program
         from gymsmith.schemas import TargetEnv
 
-        program = render_compose(default_doorkey_terms())
-        factory = confined_env_factory(lambda: GeneratedReward(make_source_env(TargetEnv()), program))
+        program = default_program(family_for(DEFAULT_TARGET))
+        factory = confined_env_factory(lambda: GeneratedReward(make_env(TargetEnv()), program))
         env = factory()
         out["report"] = confine_current_process()  # what the factory applied (calling again changes nothing)
         out["confined"] = process_confined()
@@ -454,7 +456,7 @@ def _confined_child(queue: multiprocessing.Queue) -> None:
                 out[name] = "allowed"
             except PermissionError:
                 out[name] = "blocked"
-        infos = _expert_episode(env, doorkey_expert_policy)
+        infos = _expert_episode(env, expert_policy)
         out["runner"] = env.runner_kind
         out["components"] = infos[-1]["reward_components"]
         # a runaway loop in-process is cut by the per-call alarm
@@ -494,15 +496,17 @@ def test_confining_the_main_process_is_refused() -> None:
 def test_compose_validation_and_schema() -> None:
     from gymsmith.generator.reward_catalogue import compose_json_schema, render_compose, validate_terms
 
+    family = family_for(DEFAULT_TARGET)
     with pytest.raises(ValueError) as info:
-        validate_terms([{"term": "distance", "weight": 1.0, "target": "lava"}, {"term": "teleport", "weight": 1.0}])
+        validate_terms([{"term": "distance", "weight": 1.0, "target": "lava"}, {"term": "teleport", "weight": 1.0}],
+                       family)
     assert "target must be one of key, door, goal" in str(info.value) and "unknown term 'teleport'" in str(info.value)
-    schema = compose_json_schema()
+    schema = compose_json_schema(family)
     shapes = {s["properties"]["term"]["const"]: s for s in schema["properties"]["terms"]["items"]["anyOf"]}
     assert set(shapes) == {"distance", "event", "hazard", "time_cost", "env_reward"}
     assert "target" in shapes["distance"]["required"] and "target" not in shapes["hazard"]["properties"]
     program = render_compose(
-        [{"term": "hazard", "weight": 2.0}, {"term": "event", "target": "dropped_key", "weight": -0.5}]
+        [{"term": "hazard", "weight": 2.0}, {"term": "event", "target": "dropped_key", "weight": -0.5}], family
     )
     assert static_check(program.source) == []
     assert program.components == ["hazard", "event_dropped_key"]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from gymsmith.envs.crafter import CrafterWorldSpec
+from gymsmith.envs.gym_family import GymKwargsSpec
+from gymsmith.envs.minigrid import MiniGridLevelSpec
 from gymsmith.schemas import (
-    CrafterWorldSpec,
-    EnvConfig,
+    AnySpec,
+    CandidateSpec,
     EnvMixture,
     Feedback,
-    GymKwargsSpec,
     LLMCall,
-    MiniGridLevelSpec,
     MixtureEntry,
     Proposal,
     Stat,
@@ -46,12 +47,29 @@ def test_round_trip(model):
     assert again.digest() == model.digest()
 
 
-def test_env_config_union_dispatches_on_family():
-    adapter = TypeAdapter(EnvConfig)
+def test_specs_dispatch_on_their_registered_family_tag():
+    adapter = TypeAdapter(AnySpec)
     assert isinstance(adapter.validate_python({"family": "minigrid", "size": 5}), MiniGridLevelSpec)
     assert isinstance(adapter.validate_python({"family": "crafter"}), CrafterWorldSpec)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="unknown family 'atari'; known: crafter, gym, minigrid, target"):
         adapter.validate_python({"family": "atari"})
+    with pytest.raises(ValidationError, match=r"source\.size"):  # the family's own checks, with the field path
+        MixtureEntry.model_validate({"source": {"family": "minigrid", "size": 40}, "weight": 1})
+    # a stored mixture comes back with every field of every source, not just the base class's
+    mix = EnvMixture(entries=[MixtureEntry(source=CrafterWorldSpec(coal="common"), weight=1)])
+    assert EnvMixture.model_validate_json(mix.model_dump_json()).entries[0].source.coal == "common"
+
+
+def test_task_fields_left_open_are_derived_from_the_target_and_given_ones_win():
+    from gymsmith.envs import family_for
+
+    fam = family_for("MiniGrid-LavaCrossingS9N1-v0")
+    derived = fam.task(TaskSpec(target_env="MiniGrid-LavaCrossingS9N1-v0"))
+    assert derived.description == "avoid the lava and get to the green goal square"
+    assert derived.skills == ["reached_goal"]
+    mine = fam.task(TaskSpec(target_env="MiniGrid-LavaCrossingS9N1-v0", description="cross it", skills=[]))
+    assert (mine.description, mine.skills) == ("cross it", [])
+    assert CandidateSpec(name="c").skills is None  # measured as the target's family derives them
 
 
 def test_minigrid_spec_rejects_inconsistent_structure():

@@ -25,9 +25,10 @@ from scenarios import (  # noqa: E402
 )
 
 import gymsmith  # noqa: E402
+from gymsmith.envs import family_for  # noqa: E402
 from gymsmith.generator.llm import LLMClient, make_chat_model  # noqa: E402
 from gymsmith.generator.proposer import Proposer  # noqa: E402
-from gymsmith.schemas import TaskSpec  # noqa: E402
+from gymsmith.schemas import DEFAULT_TARGET  # noqa: E402
 
 
 def record_loop() -> None:
@@ -42,7 +43,8 @@ def record_repair() -> None:
     REPAIR_CASSETTE.unlink(missing_ok=True)
     client = LLMClient(make_chat_model("local", model="gemma3-270m"), backend="local", use_cache=False,
                        record_path=REPAIR_CASSETTE)
-    proposal = Proposer(client, **repair_proposer_kwargs()).propose(TaskSpec())
+    family = family_for(DEFAULT_TARGET)
+    proposal = Proposer(client, family=family, **repair_proposer_kwargs()).propose(family.task())
     print("repair cassette:", REPAIR_CASSETTE, client.totals(), proposal.errors, len(proposal.rejected))
 
 

@@ -1,9 +1,4 @@
-"""The MiniGrid level family: a `MiniGridLevelSpec` is a distribution of levels, sampled by seed.
-
-Every env gymsmith trains on (generated or the target) is wrapped the same way — egocentric 7x7 image
-observations plus symbolic features and events in ``info`` — so that one policy can train on a mixture, and so
-that skill probes and reward programs see the same vocabulary everywhere.
-"""
+"""MiniGrid levels sampled from a `MiniGridLevelSpec`, with a solvability check that understands key→door."""
 
 from __future__ import annotations
 
@@ -14,19 +9,16 @@ import gymnasium as gym
 import numpy as np
 from minigrid.core.grid import Grid
 from minigrid.core.mission import MissionSpace
-from minigrid.core.world_object import Ball, Box, Door, Goal, Key, Lava, Wall
+from minigrid.core.world_object import Ball, Box, Door, Goal, Key, Lava
 from minigrid.minigrid_env import MiniGridEnv
-from minigrid.wrappers import ImgObsWrapper
 
-from gymsmith.schemas import MiniGridLevelSpec
+from gymsmith.envs.family import UnsolvableLevel
+from gymsmith.envs.minigrid.spec import MiniGridLevelSpec
+from gymsmith.envs.minigrid.wrappers import wrap_minigrid
 
 GEN_ENV_ID = "gymsmith/MiniGridGen-v0"
 #: Placement attempts per level before the spec is declared unsolvable for that seed.
 PLACEMENT_TRIES = 30
-
-
-class UnsolvableLevel(RuntimeError):
-    """Raised when a spec cannot produce a solvable level; the message is the verifier's reason."""
 
 
 def is_solvable(grid: Grid, agent_pos: tuple[int, int]) -> tuple[bool, str]:
@@ -165,109 +157,6 @@ class MiniGridGenEnv(MiniGridEnv):
                 return gx, gy
 
 
-class EventFeatures(gym.Wrapper):
-    """Adds ``info["events"]`` and ``info["features"]`` to any MiniGrid env.
-
-    Probes, goals and reward programs all read these instead of pixels: symbolic inputs are cheap to ship into
-    the reward sandbox and are what an LLM can reason about.
-    """
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self._door: Door | None = None
-        self._door_pos = (-1, -1)
-        self._goal_pos = (-1, -1)
-        self._key_pos = (-1, -1)
-        self._was_open = False
-        self._carrying: str | None = None
-
-    def _scan(self) -> None:
-        base = self.env.unwrapped
-        grid = base.grid
-        self._door, self._door_pos, self._goal_pos, self._key_pos = None, (-1, -1), (-1, -1), (-1, -1)
-        for idx, cell in enumerate(grid.grid):
-            if cell is None or isinstance(cell, Wall):
-                continue
-            pos = (idx % grid.width, idx // grid.width)
-            if isinstance(cell, Door) and self._door is None:
-                self._door, self._door_pos = cell, pos
-            elif isinstance(cell, Goal):
-                self._goal_pos = pos
-            elif isinstance(cell, Key):
-                self._key_pos = pos
-
-    def features(self) -> dict[str, float]:
-        base = self.env.unwrapped
-        ax, ay = int(base.agent_pos[0]), int(base.agent_pos[1])
-
-        def dist(p: tuple[int, int]) -> float:
-            return float(abs(p[0] - ax) + abs(p[1] - ay)) if p[0] >= 0 else -1.0
-
-        door = self._door
-        return {
-            "agent_x": float(ax),
-            "agent_y": float(ay),
-            "agent_dir": float(base.agent_dir),
-            "has_key": float(self._carrying == "key"),
-            "door_open": float(door.is_open) if door else 0.0,
-            "door_locked": float(door.is_locked) if door else 0.0,
-            "key_x": float(self._key_pos[0]),
-            "key_y": float(self._key_pos[1]),
-            "door_x": float(self._door_pos[0]),
-            "door_y": float(self._door_pos[1]),
-            "goal_x": float(self._goal_pos[0]),
-            "goal_y": float(self._goal_pos[1]),
-            "dist_key": dist(self._key_pos),
-            "dist_door": dist(self._door_pos),
-            "dist_goal": dist(self._goal_pos),
-            "step": float(base.step_count),
-            "max_steps": float(base.max_steps),
-        }
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(**kwargs)
-        self._scan()
-        self._was_open = bool(self._door.is_open) if self._door else False
-        self._carrying = None
-        info["events"] = []
-        info["features"] = self.features()
-        return obs, info
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        base = self.env.unwrapped
-        events: list[str] = []
-        carrying = base.carrying.type if base.carrying is not None else None
-        if carrying != self._carrying:
-            if carrying in ("key", "ball", "box"):
-                events.append(f"picked_up_{carrying}")
-                if carrying == "key":
-                    self._key_pos = (-1, -1)
-            if self._carrying == "key" and carrying is None:
-                events.append("dropped_key")
-                fx, fy = base.front_pos
-                self._key_pos = (int(fx), int(fy))
-            self._carrying = carrying
-        if self._door is not None:
-            if self._door.is_open and not self._was_open:
-                events.append("opened_door")
-            self._was_open = bool(self._door.is_open)
-        if terminated:
-            cell = base.grid.get(*base.agent_pos)
-            if isinstance(cell, Goal):
-                events.append("reached_goal")
-            elif isinstance(cell, Lava):
-                events.append("died_in_lava")
-        info["events"] = events
-        info["features"] = self.features()
-        return obs, reward, terminated, truncated, info
-
-
-def wrap_minigrid(env: gym.Env) -> gym.Env:
-    """The one observation/info convention every MiniGrid env in gymsmith uses."""
-    return EventFeatures(ImgObsWrapper(env))
-
-
 def make_generated(spec: MiniGridLevelSpec | dict[str, Any], render_mode: str | None = None) -> gym.Env:
     """Gymnasium entry point for `GEN_ENV_ID`."""
     return wrap_minigrid(MiniGridGenEnv(spec, render_mode=render_mode))
@@ -300,4 +189,4 @@ def render_level(spec: MiniGridLevelSpec, seed: int = 0) -> np.ndarray:
 def register() -> None:
     """Idempotent Gymnasium registration, so users can ``gym.make(GEN_ENV_ID, spec=...)``."""
     if GEN_ENV_ID not in gym.registry:
-        gym.register(id=GEN_ENV_ID, entry_point="gymsmith.envs.minigrid_family:make_generated")
+        gym.register(id=GEN_ENV_ID, entry_point="gymsmith.envs.minigrid.levels:make_generated")
