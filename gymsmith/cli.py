@@ -447,7 +447,7 @@ def doctor() -> None:
     except ImportError:
         table.add_row("llama-cpp-python", "[yellow]not installed (local backend: pip install 'gymsmith\\[local]')[/]")
     try:
-        from gymsmith.generator.sandbox import sandbox_layers
+        from gymsmith.sandbox import sandbox_layers
 
         for name, status in sandbox_layers().items():
             table.add_row(f"sandbox: {name}", str(status))
