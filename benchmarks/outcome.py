@@ -17,10 +17,11 @@ import json
 import time
 from pathlib import Path
 
-import gymsmith
+from gymsmith import api
 from gymsmith.agents.train import evaluate
 from gymsmith.api import open_store
 from gymsmith.config import RunConfig
+from gymsmith.envs import family_for
 from gymsmith.schemas import Stat
 
 RESULTS = Path(__file__).parent / "results"
@@ -80,7 +81,7 @@ def run_pair(
         store.close()
         state[key] = resume
         (runs_dir / "pairs.json").write_text(json.dumps(state, indent=1))
-    summary = gymsmith.run(config, resume=resume)
+    summary = api.resume(resume, runs_dir, cycles)
     store = open_store(runs_dir)
     last = store.cycles(summary.run_id)[-1]
     calls = store.table("llm_calls", summary.run_id)
@@ -88,7 +89,7 @@ def run_pair(
     from stable_baselines3 import PPO
 
     model = PPO.load(last["checkpoint"], device="cpu")
-    final = evaluate(model, args.target, episodes=args.final_episodes, seed=50_000)
+    final = evaluate(model, family_for(args.target), episodes=args.final_episodes, seed=50_000)
     return {
         "target": args.target,
         "curriculum": curriculum,
@@ -215,13 +216,16 @@ def main() -> None:
     print(markdown_table(args, rows, curves_by))
 
 
+def _at(curve: list[tuple], step: float) -> float | None:
+    """The value of the first point at or past ``step`` env steps (curves are per-cycle evaluations)."""
+    return next((v for s, v in curve if s >= step), None)
+
+
 def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[str, list[list[tuple]]]) -> str:
-    """The BENCHMARKS.md table: final success over seeds, the mean curve every other cycle, cost per pair."""
-    longest = max((c for curves in curves_by.values() for c in curves), key=len, default=[])
-    milestones = [step for step, _ in longest[1::2]]
-    head = " / ".join(f"{m // 1000}k" for m in milestones)
+    """The BENCHMARKS.md table: final success over seeds, the mean curve at 25/50/75 % of the budget, cost."""
+    fractions = (0.25, 0.5, 0.75)
     lines = [
-        f"| curriculum | final success, mean ± std (per seed) | mean success after {head} steps "
+        "| curriculum | final success, mean ± std (per seed) | mean success at 25 / 50 / 75 % of the budget "
         "| steps | wall min per pair | LLM calls, tokens per pair |",
         "|---|---|---|---|---|---|",
     ]
@@ -236,8 +240,8 @@ def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[s
         final = Stat.of(finals)
         curves = curves_by.get(curriculum, [])
         points = []
-        for step in milestones:
-            vals = [v for c in curves for s, v in c if s == step]
+        for fraction in fractions:
+            vals = [v for c in curves if (v := _at(c, fraction * args.steps)) is not None]
             points.append(f"{sum(vals) / len(vals):.2f}" if vals else "–")
         wall = sum(float(r["wall_s"]) for r in mine) / len(mine) / 60
         calls = sum(int(r["llm_calls"]) for r in mine) / len(mine)

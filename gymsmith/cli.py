@@ -135,6 +135,21 @@ def make_sigint_handler(progress: Any) -> Any:
     return handler
 
 
+def _load_reward(path: Path) -> dict[str, Any]:
+    """A reward program file: the JSON `gymsmith reward --out` writes, or Python source (code mode)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"reward: cannot read {path}: {exc.strerror}") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"reward: {path} is not valid JSON ({exc.msg})") from None
+        return data if isinstance(data, dict) else {}
+    return {"name": path.stem, "mode": "code", "source": text}
+
+
 def _curriculum_help() -> str:
     from gymsmith.curricula.strategies import CURRICULA
 
@@ -150,10 +165,16 @@ def run(
     param: list[str] | None = typer.Option(
         None, "--param", "-p", help="what may vary in the target's family: name=LO..HI, name=a|b, name=VALUE"
     ),
+    reward: Path | None = typer.Option(
+        None, "--reward", help="train with this reward program (reward.json or a .py file, e.g. gymsmith reward --out)"
+    ),
     cycles: int | None = typer.Option(None, "--cycles", "-c"),
     steps: int | None = typer.Option(None, "--steps", help="env steps per cycle"),
     n_envs: int | None = typer.Option(None, "--n-envs"),
     k: int | None = typer.Option(None, "-k", help="levels per proposal (llm), reward candidates (llm-reward)"),
+    goals: int | None = typer.Option(
+        None, "--goals", help="llm: goals the LLM writes with its levels, probed every cycle as per-skill success"
+    ),
     target_ratio: float | None = typer.Option(None, "--target-ratio"),
     eval_episodes: int | None = typer.Option(None, "--eval-episodes"),
     seed: int | None = typer.Option(None, "--seed"),
@@ -181,6 +202,10 @@ def run(
         "runs_dir": runs_dir, "tensorboard": tensorboard,
     }
     try:
+        if reward is not None:
+            overrides["reward"] = _load_reward(reward)
+        if goals is not None:
+            overrides["llm"] = {"goals": goals}
         if resume:
             ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
             if ignored or config is not None:
@@ -458,7 +483,7 @@ def doctor() -> None:
     except ImportError:
         table.add_row("llama-cpp-python", "[yellow]not installed (local backend: pip install 'gymsmith\\[local]')[/]")
     try:
-        from gymsmith.generator.sandbox import sandbox_layers
+        from gymsmith.sandbox import sandbox_layers
 
         for name, status in sandbox_layers().items():
             table.add_row(f"sandbox: {name}", str(status))

@@ -206,5 +206,8 @@ def _carries(env: gym.Env, kind: str, color: str | None) -> bool:
 
 
 def wrap_minigrid(env: gym.Env) -> gym.Env:
-    """The one observation/info convention every MiniGrid env in gymsmith uses."""
+    """The one observation/info convention every MiniGrid env in gymsmith uses (with the fast observation)."""
+    from gymsmith.envs.minigrid.fastobs import install
+
+    install(env.unwrapped)
     return EventFeatures(ImgObsWrapper(env))
