@@ -21,7 +21,7 @@ REPORT = ("reward_components", "reward_program_return", "reward_faults")
 
 
 def test_compiled_program_is_a_value_compiled_once() -> None:
-    program = default_program(family_for(TARGET))
+    program = default_program(family_for(TARGET.env_id))
     compiled = CompiledProgram.of(program)
     assert CompiledProgram.of(program) is compiled  # the same source is checked and compiled once per process
     assert CompiledProgram.of(compiled) is compiled
@@ -42,7 +42,7 @@ def test_refused_source_says_why() -> None:
 
 
 def test_wrappers_take_the_compiled_program_as_it_is() -> None:
-    compiled = CompiledProgram.of(default_program(family_for(TARGET)))
+    compiled = CompiledProgram.of(default_program(family_for(TARGET.env_id)))
     env = GeneratedReward(make_env(TARGET), compiled)
     venv = GeneratedRewardVecEnv(DummyVecEnv([lambda: make_env(TARGET)]), compiled)
     try:
