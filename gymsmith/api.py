@@ -200,3 +200,43 @@ def resume(run_id: str, runs_dir: str | Path = "runs", cycles: int | None = None
 
 
 __all__ = ["ConfigError", "RunConfig", "check_config", "make_client", "open_store", "prepare", "resume", "run"]
+
+
+def load_spec(source: str | Path) -> Any:
+    """A level/world spec from a JSON file (a bare spec or a `gymsmith generate` entry), or, given a registered
+    env id, that env's spec in its family's language (what `gymsmith show --beside` compares against)."""
+    import json
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from gymsmith.envs import family_for
+    from gymsmith.envs.params import FamilyError
+    from gymsmith.schemas import AnySpec
+
+    if isinstance(source, str):
+        try:
+            return family_for(source).target_spec()
+        except FamilyError as exc:
+            raise ConfigError(str(exc)) from None
+    try:
+        data = json.loads(source.read_text())
+        return TypeAdapter(AnySpec).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
+    except (OSError, json.JSONDecodeError, ValidationError) as exc:
+        raise ConfigError(f"cannot read spec {source}: {exc}") from None
+
+
+def load_reward(path: Path) -> dict[str, Any]:
+    """A reward program file: the JSON `gymsmith reward --out` writes, or Python source (code mode)."""
+    import json
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"reward: cannot read {path}: {exc.strerror}") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"reward: {path} is not valid JSON ({exc.msg})") from None
+        return data if isinstance(data, dict) else {}
+    return {"name": path.stem, "mode": "code", "source": text}

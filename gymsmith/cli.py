@@ -135,21 +135,6 @@ def make_sigint_handler(progress: Any) -> Any:
     return handler
 
 
-def _load_reward(path: Path) -> dict[str, Any]:
-    """A reward program file: the JSON `gymsmith reward --out` writes, or Python source (code mode)."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"reward: cannot read {path}: {exc.strerror}") from None
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"reward: {path} is not valid JSON ({exc.msg})") from None
-        return data if isinstance(data, dict) else {}
-    return {"name": path.stem, "mode": "code", "source": text}
-
-
 def _curriculum_help() -> str:
     from gymsmith.curricula.strategies import CURRICULA
 
@@ -203,7 +188,7 @@ def run(
     }
     try:
         if reward is not None:
-            overrides["reward"] = _load_reward(reward)
+            overrides["reward"] = api.load_reward(reward)
         if goals is not None:
             overrides["llm"] = {"goals": goals}
         if resume:
@@ -399,30 +384,17 @@ def show(
 ) -> None:
     """Render one sampled level of a spec to PNG (and a short random rollout with --gif); with --beside ENV, next
     to the registered env (without a spec: the level language's spec of ENV, i.e. its reach)."""
-    from pydantic import TypeAdapter, ValidationError
-
-    import gymsmith.envs  # noqa: F401  (registers the families' spec models)
-    from gymsmith.schemas import AnySpec
+    from gymsmith.api import ConfigError, load_spec
 
     if spec is None and beside is None:
         _fail("give a spec file, or --beside ENV to render that env's spec in its family's language")
+    try:
+        config = load_spec(spec if spec is not None else str(beside))
+    except ConfigError as exc:
+        _fail(escape(str(exc)))
     if spec is None:
-        from gymsmith.envs import family_for
-        from gymsmith.envs.params import FamilyError
-
-        try:
-            config = family_for(str(beside)).target_spec()
-        except FamilyError as exc:
-            _fail(escape(str(exc)))
         console.print(f"spec of {escape(str(beside))}: {escape(json.dumps(config.brief()))}")
-        png = out or Path(f"{str(beside).replace('/', '_')}-beside.png")
-    else:
-        try:
-            data = json.loads(spec.read_text())
-            config = TypeAdapter(AnySpec).validate_python(data.get("spec", data) if isinstance(data, dict) else data)
-        except (OSError, json.JSONDecodeError, ValidationError) as exc:
-            _fail(f"cannot read spec {spec}: {exc}")
-        png = out or spec.with_suffix(".png")
+    png = out or (spec.with_suffix(".png") if spec is not None else Path(f"{str(beside).replace('/', '_')}-beside.png"))
     from gymsmith.envs.render import save_beside, save_render, save_rollout_gif
 
     if beside is not None:

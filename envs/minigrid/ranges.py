@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from gymsmith.envs.minigrid.spec import MiniGridLevelSpec, max_strips
+from gymsmith.envs.minigrid.spec import COMMON_FIELDS, LAYOUT_FIELDS, MiniGridLevelSpec, max_strips
 
 #: LP buckets at most, the target included.
 LADDER_STEPS = 6
@@ -43,9 +43,9 @@ def _knobs(spec: MiniGridLevelSpec) -> dict[str, tuple[int, int]]:
 
 def _level(spec: MiniGridLevelSpec, values: dict[str, Any], name: str) -> MiniGridLevelSpec | None:
     values = dict(values)
-    for name in ("lava_strips", "wall_strips"):
-        if name in values:
-            values[name] = max(1, min(values[name], max_strips(values.get("size", spec.size))))
+    for strip in ("lava_strips", "wall_strips"):
+        if strip in values:
+            values[strip] = max(1, min(values[strip], max_strips(values.get("size", spec.size))))
     if not values.get("locked_doors", spec.locked_doors):
         values.update(key_in_box=False, blocked=False)
     if spec.layout == "chain":
@@ -101,3 +101,28 @@ def variants(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
             seen.add(str(level.used()))
             out.append(level)
     return out
+
+
+#: Fields an edit never touches: they change what the level *is* (its kind and task), not how hard it is.
+_KIND_FIELDS = frozenset({"layout", "objective", "target", "near", "door_color", "target_color", "place", "start"})
+
+
+def edit(
+    spec: MiniGridLevelSpec, values: dict[str, list[Any]], rng: np.random.Generator, name: str
+) -> MiniGridLevelSpec | None:
+    """ACCEL's small edit in the language: one knob the spec's layout uses moves to a neighbouring allowed
+    value (a count or size by one step, a flag flipped), everything else kept; None when no such edit validates."""
+    fields = [f for f in (*LAYOUT_FIELDS[spec.layout], *COMMON_FIELDS) if f not in _KIND_FIELDS and len(values[f]) > 1]
+    for _ in range(4 * len(fields)):
+        field = fields[int(rng.integers(len(fields)))]
+        allowed, current = values[field], getattr(spec, field)
+        i = allowed.index(current) if current in allowed else int(rng.integers(len(allowed)))
+        j = i + (1 if rng.random() < 0.5 else -1)
+        j = j if 0 <= j < len(allowed) else 2 * i - j  # bounce back from the end of the range
+        if not 0 <= j < len(allowed) or allowed[j] == current:
+            continue
+        try:
+            return MiniGridLevelSpec.model_validate({**spec.model_dump(), field: allowed[j], "name": name})
+        except ValidationError:
+            continue
+    return None
