@@ -211,6 +211,7 @@ class Trainer:
         tensorboard_dir: str | None = None,
         reward_program: RewardProgram | None = None,
         family: Family | None = None,
+        policy: str = "auto",
     ) -> None:
         self.target_env = target_env
         #: What success and the headline metric mean on this target (evaluation asks it).
@@ -224,11 +225,11 @@ class Trainer:
         #: The mixture the envs sample from now (its ``reward`` field aside: see `reward_program`).
         self.mixture = target_mixture(target_env)
         self.vec_env = self._make_vec(self.mixture.model_copy(update={"reward": reward_program}))
-        policy, policy_kwargs = policy_for(self.vec_env.observation_space, self.family.obs_categories)
+        policy_name, policy_kwargs = policy_for(self.vec_env.observation_space, self.family.obs_categories, policy)
         kwargs = {**DEFAULT_PPO, **(ppo_kwargs or {})}
         configure_threads(n_envs if vec == "subproc" else 1)
         self.model = PPO(
-            policy,
+            policy_name,
             self.vec_env,
             policy_kwargs=policy_kwargs,
             seed=seed,

@@ -71,6 +71,22 @@ def test_default_spec_reproduces_crafter_world(seed: int) -> None:
     np.testing.assert_array_equal(obs, ref_obs)
 
 
+def test_target_is_crafter() -> None:
+    # The target env generates with the vectorised generator and draws with the vectorised views: the world
+    # and the first observation of a 64x64 Crafter episode must still be Crafter's own.
+    from gymsmith.envs import family_for
+
+    reference = crafter.Env(seed=7)
+    ref_obs = reference.reset()
+    target = family_for("CrafterReward-v1").make_target()
+    obs, _ = target.reset(seed=7)
+    ref_map, ref_objs = snapshot(reference)
+    gen_map, gen_objs = snapshot(target.crafter_env)
+    np.testing.assert_array_equal(gen_map, ref_map)
+    assert gen_objs == ref_objs
+    np.testing.assert_array_equal(obs, ref_obs)
+
+
 def test_same_seed_same_episode() -> None:
     # Crafter despawns creatures in set (memory) order; the family orders them, so a seed replays exactly.
     first, second = CrafterGenEnv({"area": 32}), CrafterGenEnv({"area": 32})
@@ -242,3 +258,47 @@ def test_achievement_success_rates() -> None:
     assert set(rates) == set(CRAFTER_ACHIEVEMENTS)
     assert rates["collect_wood"] == 100.0 and rates["place_table"] == 50.0 and rates["eat_cow"] == 0.0
     assert crafter_score(rates) == pytest.approx(math.exp((math.log(101) + math.log(51)) / 22) - 1)
+
+
+# ------------------------------------------------------------------------------------ fast rendering
+
+
+def test_fast_views_draw_crafter_pixels() -> None:
+    # The vectorised views must paint exactly what Crafter's own views paint: day, night (whose noise draws
+    # from the world's random state, so both renders start from the same state), sleep, inventories, and
+    # windows that hang over the world's edge.
+    from types import SimpleNamespace
+
+    from crafter import engine
+
+    env = CrafterGenEnv({"area": 32, "peaceful": True, "cows": "very_common", "inventory": {"wood": 3}})
+    env.reset(seed=4)
+    inner = env.crafter_env
+    world, textures = inner._world, inner._textures
+    grid = inner._local_view._grid
+    slow_local, slow_items = engine.LocalView(world, textures, grid), engine.ItemView(textures, inner._item_view._grid)
+    unit = inner._size // inner._view
+
+    def both(player: object) -> None:
+        state = world.random.get_state()
+        fast = inner._local_view(player, unit)
+        world.random.set_state(state)
+        slow = slow_local(player, unit)
+        np.testing.assert_array_equal(fast, slow)
+        np.testing.assert_array_equal(inner._item_view(inner._player.inventory, unit),
+                                      slow_items(inner._player.inventory, unit))
+
+    rng = np.random.default_rng(0)
+    nights = 0
+    for step in range(400):
+        if step % 2:  # Crafter's own clock reaches night only after 165 steps: visit every light level
+            world.daylight = float(rng.uniform())
+        both(inner._player)
+        nights += world.daylight < 0.5
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(17)))
+        if terminated or truncated:
+            env.reset(seed=step)
+    assert nights > 50
+    for pos in [(0, 0), (31, 31), (0, 17), (3, 30), (31, 2)]:
+        for sleeping in (False, True):
+            both(SimpleNamespace(pos=np.array(pos), sleeping=sleeping))
