@@ -155,10 +155,16 @@ def run(
     n_envs: int | None = typer.Option(None, "--n-envs"),
     k: int | None = typer.Option(None, "-k", help="levels per proposal (llm), reward candidates (llm-reward)"),
     target_ratio: float | None = typer.Option(None, "--target-ratio"),
+    generated_cycles: int | None = typer.Option(
+        None, "--generated-cycles", help="llm: cycles on generated levels, then the target alone (EnvGen's schedule)"
+    ),
     eval_episodes: int | None = typer.Option(None, "--eval-episodes"),
     seed: int | None = typer.Option(None, "--seed"),
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda[:N]"),
-    vec: str | None = typer.Option(None, "--vec", help="dummy (one process) | subproc (a process per env)"),
+    vec: str | None = typer.Option(
+        None, "--vec", help="auto (subproc with 4+ cores) | dummy (one process) | subproc (a process per env)"
+    ),
+    policy: str | None = typer.Option(None, "--policy", help="image encoder: auto | nature-cnn | impala"),
     backend: str | None = typer.Option(None, "--backend", help="local | openai | replay"),
     model: str | None = typer.Option(None, "--model"),
     base_url: str | None = typer.Option(None, "--base-url"),
@@ -176,9 +182,10 @@ def run(
     overrides = {
         "target_env": target, "description": description, "params": param or None, "curriculum": curriculum,
         "cycles": cycles, "steps_per_cycle": steps, "n_envs": n_envs, "k_levels": k, "target_ratio": target_ratio,
-        "eval_episodes": eval_episodes, "seed": seed, "device": device, "vec": vec, "backend": backend,
-        "model": model, "base_url": base_url, "cassette": cassette, "record": record, "prompts_dir": prompts,
-        "runs_dir": runs_dir, "tensorboard": tensorboard,
+        "llm.generated_cycles": generated_cycles,
+        "eval_episodes": eval_episodes, "seed": seed, "device": device, "vec": vec, "policy": policy,
+        "backend": backend, "model": model, "base_url": base_url, "cassette": cassette, "record": record,
+        "prompts_dir": prompts, "runs_dir": runs_dir, "tensorboard": tensorboard,
     }
     try:
         if resume:
