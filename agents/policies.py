@@ -28,7 +28,11 @@ class CategoricalGridExtractor(BaseFeaturesExtractor):
         shape = observation_space.shape
         self.channels_first = shape[0] == 3 and shape[-1] != 3
         spatial = shape[1:] if self.channels_first else shape[:2]
-        channels = sum(self.categories)
+        channels = self.width = sum(self.categories)
+        starts = [sum(self.categories[:i]) for i in range(len(self.categories))]
+        self.register_buffer("offsets", torch.tensor(starts, dtype=torch.long), persistent=False)
+        self.register_buffer("top", torch.tensor([c - 1 for c in self.categories], dtype=torch.long),
+                             persistent=False)
         self.net = nn.Sequential(
             nn.Conv2d(channels, 32, 2),
             nn.ReLU(),
@@ -44,11 +48,11 @@ class CategoricalGridExtractor(BaseFeaturesExtractor):
         obs = observations.long()
         if self.channels_first:
             obs = obs.permute(0, 2, 3, 1)
-        parts = [
-            nn.functional.one_hot(obs[..., i].clamp(0, n - 1), n) for i, n in enumerate(self.categories)
-        ]
-        x = torch.cat(parts, dim=-1).float().permute(0, 3, 1, 2)
-        return self.head(self.net(x))
+        # the channels' one-hots side by side: one scatter at offset ids instead of a one_hot and cat per channel
+        ids = obs.clamp_min(0).minimum(self.top) + self.offsets
+        x = torch.zeros((*ids.shape[:-1], self.width), dtype=torch.float32, device=ids.device)
+        x.scatter_(-1, ids, 1.0)
+        return self.head(self.net(x.permute(0, 3, 1, 2)))
 
 
 class _Residual(nn.Module):

@@ -17,10 +17,11 @@ import json
 import time
 from pathlib import Path
 
-import gymsmith
+from gymsmith import api
 from gymsmith.agents.train import evaluate
 from gymsmith.api import open_store
 from gymsmith.config import RunConfig
+from gymsmith.envs import family_for
 from gymsmith.schemas import Stat
 
 RESULTS = Path(__file__).parent / "results"
@@ -80,7 +81,7 @@ def run_pair(
         store.close()
         state[key] = resume
         (runs_dir / "pairs.json").write_text(json.dumps(state, indent=1))
-    summary = gymsmith.run(config, resume=resume)
+    summary = api.resume(resume, runs_dir, cycles)
     store = open_store(runs_dir)
     last = store.cycles(summary.run_id)[-1]
     calls = store.table("llm_calls", summary.run_id)
@@ -88,7 +89,7 @@ def run_pair(
     from stable_baselines3 import PPO
 
     model = PPO.load(last["checkpoint"], device="cpu")
-    final = evaluate(model, args.target, episodes=args.final_episodes, seed=50_000)
+    final = evaluate(model, family_for(args.target), episodes=args.final_episodes, seed=50_000)
     return {
         "target": args.target,
         "curriculum": curriculum,

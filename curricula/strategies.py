@@ -32,7 +32,7 @@ class Curriculum:
 
 
 #: Settings that belong to particular curricula (the rest of `RunConfig` applies to every run).
-STRATEGY_SETTINGS = ("target_ratio", "k_levels", "reward_mode", "plr", "lp", "dr", "llm")
+STRATEGY_SETTINGS = ("target_ratio", "k_levels", "reward_mode", "plr", "lp", "dr", "llm", "reward")
 
 CURRICULA: Registry[Curriculum] = Registry("curriculum")
 
@@ -88,17 +88,17 @@ def _llm_reward(config: RunConfig, family: Family, task: TaskSpec, client: Any) 
     return LLMRewardCurriculum(family, task, designer, candidates=config.k_levels, seed=config.seed)
 
 
-CURRICULA.register("llm", Curriculum(_llm, needs_llm=True, reads=("target_ratio", "k_levels", "llm")),
+CURRICULA.register("llm", Curriculum(_llm, needs_llm=True, reads=("target_ratio", "k_levels", "llm", "reward")),
                    help="the LLM writes the next levels from per-skill results (EnvGen)")
 CURRICULA.register("llm-reward", Curriculum(_llm_reward, needs_llm=True, reads=("k_levels", "reward_mode")),
                    help="the LLM evolves the target's reward program (Eureka)")
-CURRICULA.register("plr", Curriculum(_plr, reads=("target_ratio", "plr")),
+CURRICULA.register("plr", Curriculum(_plr, reads=("target_ratio", "plr", "reward")),
                    help="prioritized level replay over the family's levels and the target's seeds")
-CURRICULA.register("lp", Curriculum(_lp, reads=("target_ratio", "lp")),
+CURRICULA.register("lp", Curriculum(_lp, reads=("target_ratio", "lp", "reward")),
                    help="learning progress over a ladder of the family's levels")
-CURRICULA.register("dr", Curriculum(_dr, reads=("target_ratio", "dr")),
+CURRICULA.register("dr", Curriculum(_dr, reads=("target_ratio", "dr", "reward")),
                    help="domain randomisation over the family's ranges")
-CURRICULA.register("target", Curriculum(_target), help="train on the target only (the baseline)")
+CURRICULA.register("target", Curriculum(_target, reads=("reward",)), help="train on the target only (the baseline)")
 
 
 def unread_settings(config: RunConfig) -> list[str]:

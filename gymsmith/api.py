@@ -111,6 +111,12 @@ def prepare(config: RunConfig) -> Prepared:
     from gymsmith.envs.params import FamilyError
 
     family, task = check_config(config)
+    if config.reward is not None:
+        from gymsmith.generator.verify_reward import reward_fixtures, verify_reward_program
+
+        verdict = verify_reward_program(config.reward, reward_fixtures(family))
+        if not verdict.accepted:
+            raise ConfigError(f"reward: the verifier rejected {config.reward.name!r}: {verdict.reason()}")
     client = make_client(config) if CURRICULA.get(config.curriculum).needs_llm else None
     try:
         strategy = build(config, family, task, client)
@@ -133,6 +139,7 @@ def _execute(prepared: Prepared, run_id: str, callbacks: Any) -> Any:
         vec=config.vec,
         ppo_kwargs=config.ppo,
         tensorboard_dir=tb,
+        reward_program=config.reward,
         family=prepared.family,
         policy=config.policy,
     )

@@ -135,6 +135,21 @@ def make_sigint_handler(progress: Any) -> Any:
     return handler
 
 
+def _load_reward(path: Path) -> dict[str, Any]:
+    """A reward program file: the JSON `gymsmith reward --out` writes, or Python source (code mode)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"reward: cannot read {path}: {exc.strerror}") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"reward: {path} is not valid JSON ({exc.msg})") from None
+        return data if isinstance(data, dict) else {}
+    return {"name": path.stem, "mode": "code", "source": text}
+
+
 def _curriculum_help() -> str:
     from gymsmith.curricula.strategies import CURRICULA
 
@@ -149,6 +164,9 @@ def run(
     description: str | None = typer.Option(None, "--description", help="the task in words (default: the target's)"),
     param: list[str] | None = typer.Option(
         None, "--param", "-p", help="what may vary in the target's family: name=LO..HI, name=a|b, name=VALUE"
+    ),
+    reward: Path | None = typer.Option(
+        None, "--reward", help="train with this reward program (reward.json or a .py file, e.g. gymsmith reward --out)"
     ),
     cycles: int | None = typer.Option(None, "--cycles", "-c"),
     steps: int | None = typer.Option(None, "--steps", help="env steps per cycle"),
@@ -188,6 +206,8 @@ def run(
         "prompts_dir": prompts, "runs_dir": runs_dir, "tensorboard": tensorboard,
     }
     try:
+        if reward is not None:
+            overrides["reward"] = _load_reward(reward)
         if resume:
             ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
             if ignored or config is not None:

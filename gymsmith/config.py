@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from gymsmith.schemas import TaskSpec, _Model
+from gymsmith.schemas import RewardProgram, TaskSpec, _Model
 
 
 class ConfigError(ValueError):
@@ -79,6 +79,9 @@ class RunConfig(_Model):
     #: What may vary in the target's family: ``name=LO..HI``, ``name=a|b`` or ``name=VALUE`` (``--param``);
     #: needed by the generating curricula on Gymnasium envs without a dedicated family.
     params: list[str] = Field(default_factory=list)
+    #: A reward program to train with instead of the env's reward (e.g. the best one ``gymsmith reward`` found);
+    #: verified before the run starts, like every program.
+    reward: RewardProgram | None = None
     cycles: int = Field(default=3, ge=1, le=1000)
     steps_per_cycle: int = Field(default=40_000, ge=128)
     n_envs: int = Field(default=8, ge=1, le=256)

@@ -116,7 +116,10 @@ class EventFeatures(gym.Wrapper):
 
 
 def wrap_minigrid(env: gym.Env) -> gym.Env:
-    """The one observation/info convention every MiniGrid env in gymsmith uses."""
+    """The one observation/info convention every MiniGrid env in gymsmith uses (with the fast observation)."""
+    from gymsmith.envs.minigrid.fastobs import install
+
+    install(env.unwrapped)
     return EventFeatures(ImgObsWrapper(env))
 
 
