@@ -95,7 +95,7 @@ def _progress_callback(total_cycles: int) -> Any:
         def on_cycle_end(self, cycle: int, outcome: Any, record: Any) -> None:
             self.stop_bar()
             ev = outcome.evaluation
-            skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items())
+            skills = _skills_text(ev.skills)
             names = list(dict.fromkeys(
                 e.source.env_id if e.source.family == "target" else e.source.name for e in outcome.mixture.entries
             ))
@@ -108,6 +108,19 @@ def _progress_callback(total_cycles: int) -> Any:
             console.print(f"cycle {cycle + 1}: {headline} over {ev.episodes} episodes ({skills})")
 
     return RichProgress()
+
+
+#: Skills listed one by one in a cycle's line; beyond this (Crafter's 22 achievements) only the best ones are.
+SHOW_SKILLS = 6
+
+
+def _skills_text(skills: dict[str, Any]) -> str:
+    """Per-skill success for one line: all of a few skills, or how many of many were ever reached and the best."""
+    if len(skills) <= SHOW_SKILLS:
+        return ", ".join(f"{k} {v.mean:.2f}" for k, v in skills.items())
+    reached = sorted(((v.mean, k) for k, v in skills.items() if v.mean > 0), reverse=True)
+    best = ", ".join(f"{k} {mean:.2f}" for mean, k in reached[:SHOW_SKILLS])
+    return f"{len(reached)}/{len(skills)} reached" + (f": {best}" if best else "")
 
 
 def _headline(ev: Any) -> str:
