@@ -25,7 +25,7 @@ from gymsmith.envs.crafter.gym_env import (
     render_world_map,
     world_census,
 )
-from gymsmith.envs.crafter.spec import CrafterWorldSpec
+from gymsmith.envs.crafter.spec import CRAFTER_MATERIALS, CRAFTER_TOOLS, CrafterWorldSpec
 from gymsmith.envs.crafter.worldgen import RARITIES
 
 ROCK = ("stone", "path", "coal", "iron", "diamond", "lava")
@@ -176,6 +176,20 @@ def test_inventory() -> None:
     assert env.crafter_env._player.inventory["wood"] == 5
 
 
+@pytest.mark.parametrize("item", CRAFTER_MATERIALS + CRAFTER_TOOLS)
+def test_every_inventory_item_is_there_at_step_zero(item: str) -> None:
+    # Every item the LLM may hand out, at every count it may choose, is in the inventory the agent starts with
+    # (also in the features reward programs read and in the observation's inventory strip).
+    counts = range(1, 10) if item in CRAFTER_MATERIALS else (1,)
+    empty = CrafterGenEnv({"area": 32})
+    empty_obs, _ = empty.reset(seed=0)
+    for count in counts:
+        env = CrafterGenEnv({"area": 32, "inventory": {item: count}})
+        obs, info = env.reset(seed=0)
+        assert info["inventory"][item] == count and info["features"][f"inv_{item}"] == count
+        assert not np.array_equal(obs, empty_obs)  # the agent can see what it carries
+
+
 def test_peaceful() -> None:
     def hostiles(peaceful: bool) -> int:
         spec = {"area": 32, "peaceful": peaceful, "zombies": "very_common", "skeletons": "very_common"}
@@ -193,12 +207,15 @@ def test_peaceful() -> None:
     assert hostiles(peaceful=False) > 0
 
 
-def test_length() -> None:
-    env = CrafterGenEnv({"area": 32, "length": 100, "peaceful": True})
+@pytest.mark.parametrize("length", [100, 1000])
+def test_length(length: int) -> None:
+    env = CrafterGenEnv({"area": 32, "length": length, "peaceful": True})
     env.reset(seed=0)
-    for step in range(1, 101):
+    player = env.crafter_env._player
+    for step in range(1, length + 1):
+        player.inventory.update(health=9, food=9, drink=9, energy=9)  # idle agents starve before step 1000
         _, _, terminated, truncated, _ = env.step(NOOP)
-        if step < 100:
+        if step < length:
             assert not (terminated or truncated)
     assert truncated and not terminated
 
@@ -217,6 +234,33 @@ def test_area(area: int) -> None:
     views = render_views({"area": area}, seed=0, unit=4)
     np.testing.assert_array_equal(views["local"], obs)
     np.testing.assert_array_equal(views["map"], world_map)
+
+
+#: Which tests measure each `CrafterWorldSpec` knob on sampled worlds. A field missing here fails
+#: `test_every_knob_is_measured`: a knob nobody measures is how EnvGen shipped a "very common" that did nothing.
+MEASURED_BY = {
+    "biome": (test_biome,),
+    **{field: (test_material_rarity,) for field in ("coal", "iron", "diamond", "tree")},
+    **{field: (test_mob_density_at_reset, test_mob_density_during_episode)
+       for field in ("zombies", "skeletons", "cows")},
+    "peaceful": (test_peaceful,),
+    "inventory": (test_inventory, test_every_inventory_item_is_there_at_step_zero),
+    "length": (test_length,),
+    "area": (test_area,),
+}
+
+
+def test_every_knob_is_measured() -> None:
+    from gymsmith.envs import family_for
+
+    assert set(MEASURED_BY) == set(CrafterWorldSpec.model_fields) - {"family", "name"}
+    # the values the LLM and domain randomisation may choose are the ones the tests sweep
+    allowed = family_for("crafter").allowed()
+    for field in ("coal", "iron", "diamond", "tree", "zombies", "skeletons", "cows"):
+        assert tuple(allowed[field]) == RARITIES
+    assert set(allowed["biome"]) == {"natural", "grassland", "mountain", "beaches"}  # test_biome's four
+    assert set(allowed["area"]) == {32, 48, CrafterWorldSpec().area}  # test_area's two and the default
+    assert set(allowed["peaceful"]) == {False, True}
 
 
 # ------------------------------------------------------------------------------------ API & scoring
