@@ -542,7 +542,7 @@ def reward(
         _fail(escape(str(exc)))
     _show_local_model(backend, model)
     table = Table(title=f"reward candidates for {env}")
-    for col in ("iter", "candidate", "verdict", "success", "skills", "components (mean per episode)"):
+    for col in ("iter", "candidate", "verdict", "target", "skills", "components (mean per episode)"):
         table.add_column(col)
 
     def show(iteration: int, rows: list[Any]) -> None:
@@ -554,9 +554,9 @@ def reward(
                 verdict = "[green]accepted[/]"
             else:
                 verdict = f"[yellow]rejected[/] {escape(r.verdict.reason())}"
-            skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items()) if ev else ""
+            skills = _skills_text(ev.skills) if ev else ""
             comps = ", ".join(f"{k} {v.mean:.2f}" for k, v in (r.result.reward_components if r.result else {}).items())
-            table.add_row(str(iteration), r.name, verdict, f"{ev.success_rate:.2f}" if ev else "-", skills, comps)
+            table.add_row(str(iteration), r.name, verdict, _headline(ev) if ev else "-", skills, comps)
         console.print(f"iteration {iteration + 1}/{iterations} done")
 
     store = open_store(runs_dir)
@@ -577,7 +577,7 @@ def reward(
     console.print(table)
     best = result.best
     if best is not None:
-        console.print(f"best: {best.name} with target success {best.success:.2f}")
+        console.print(f"best: {best.name} with target {_headline(best.result.evaluation)}")
         if best.program is not None:
             console.print(escape(best.program.source))
     else:

@@ -85,6 +85,12 @@ REWARD_ARGS = [
     "--iterations", "2", "--steps", "1024", "--eval-episodes", "4", "--n-envs", "2", "--seed", "0",
 ]
 LLM_REWARD_CASSETTE = CASSETTES / "llm_reward_qwen.json"
+#: `gymsmith reward` on Crafter: 2 compose candidates from the Crafter catalogue, one iteration, plus the baseline.
+CRAFTER_REWARD_CASSETTE = CASSETTES / "crafter_reward_qwen.json"
+CRAFTER_REWARD_ARGS = [
+    "collect wood, place a table, make a wood pickaxe, then collect stone", "--env", "crafter", "-n", "2",
+    "--iterations", "1", "--steps", "256", "--eval-episodes", "2", "--n-envs", "2", "--seed", "0",
+]
 
 
 def llm_reward_config(runs_dir: str | Path, **overrides: object) -> RunConfig:

@@ -346,3 +346,17 @@ def test_fast_views_draw_crafter_pixels() -> None:
     for pos in [(0, 0), (31, 31), (0, 17), (3, 30), (31, 2)]:
         for sleeping in (False, True):
             both(SimpleNamespace(pos=np.array(pos), sleeping=sleeping))
+
+
+def test_reward_verifier_references_make_progress_on_crafter() -> None:
+    # The hack check compares a reward's payout on scripted progress episodes with doing nothing: on Crafter
+    # those episodes must really collect wood (and go on to the table), or the check compares nothing.
+    from gymsmith.envs import family_for
+    from gymsmith.generator.verify_reward import reward_fixtures
+
+    episodes = reward_fixtures(family_for("crafter")).episodes
+    assert set(episodes) == {"noop", "random", "progress"}
+    for episode in episodes["progress"]:
+        unlocked = {event for transition in episode for event in transition["info"]["events"]}
+        assert {"collect_wood", "place_table"} <= unlocked
+    assert not any(t["info"]["events"] for t in episodes["noop"][0])

@@ -68,3 +68,52 @@ def test_envgen_cycles_on_crafter_replay(tmp_path):
     assert "final crafter score" in page and "Per-achievement success over cycles" in page
     assert (tmp_path / "report" / f"skills_{run_id}.png").stat().st_size > 0
     store.close()
+
+
+def test_reward_command_on_crafter_replay(tmp_path):
+    # `gymsmith reward` on Crafter: candidates composed from the Crafter catalogue (achievement bonuses, inventory
+    # gains, vitals) are verified against Crafter's reference episodes, trained, and ranked by the Crafter score
+    from scenarios import CRAFTER_REWARD_ARGS, CRAFTER_REWARD_CASSETTE
+    from typer.testing import CliRunner
+
+    from gymsmith.cli import app
+
+    result = CliRunner().invoke(app, ["reward", *CRAFTER_REWARD_ARGS, "--runs-dir", str(tmp_path), "--backend",
+                                      "replay", "--cassette", str(CRAFTER_REWARD_CASSETTE), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "best: it0-c" in " ".join(result.output.split()) and "crafter score" in result.output
+    store = RunStore(tmp_path / "gymsmith.sqlite")
+    (run,) = store.runs()
+    (cycle,) = store.cycles(run["id"])
+    accepted = [c for c in cycle["feedback"]["candidates"] if c["accepted"] and c["name"] != "baseline-sparse"]
+    assert accepted, cycle["feedback"]
+    programs = [json.loads(p["body"])["reward_programs"] for p in store.table("proposals", run["id"])][0]
+    terms = {t["term"] for program in programs for t in program["terms"]}
+    assert terms & {"achievement", "gain", "vital"}
+    assert {t["target"] for program in programs for t in program["terms"] if t["term"] == "achievement"} <= \
+        set(CRAFTER_ACHIEVEMENTS)
+    assert cycle["metric"] == "crafter_score"
+    store.close()
+
+
+@pytest.mark.parametrize("curriculum", ["target", "dr", "plr", "lp"])
+def test_classic_curricula_train_on_crafter(tmp_path, curriculum):
+    config = crafter_loop_config(tmp_path, curriculum=curriculum, cycles=1, backend="local", cassette=None,
+                                 llm={}, k_levels=3, eval_episodes=2)
+    summary = gymsmith.run(config)
+    store = RunStore(tmp_path / "gymsmith.sqlite")
+    (cycle,) = store.cycles(summary.run_id)
+    entries = cycle["mixture"]["entries"]
+    families = [e["source"]["family"] for e in entries]
+    if curriculum == "target":
+        assert families == ["target"]
+    else:  # the family's worlds beside the target (PLR: pinned (world, seed) levels)
+        assert "crafter" in families and "target" in families
+        worlds = {json.dumps(e["source"], sort_keys=True) for e in entries if e["source"]["family"] == "crafter"}
+        assert len(worlds) > 1
+    if curriculum == "dr":  # uniform over the family's ranges: 8 different worlds
+        assert len(entries) == 9
+    if curriculum == "plr":
+        assert all(e["seeds"] for e in entries if e["source"]["family"] == "crafter")
+    assert cycle["metric"] == "crafter_score" and cycle["score"] is not None
+    store.close()

@@ -15,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scenarios import (  # noqa: E402
     CRAFTER_LOOP_CASSETTE,
+    CRAFTER_REWARD_ARGS,
+    CRAFTER_REWARD_CASSETTE,
     GENERATE_SCENARIOS,
     LLM_REWARD_CASSETTE,
     LOOP_CASSETTE,
@@ -80,15 +82,15 @@ def record_generate(name: str) -> None:
         raise SystemExit(f"recording {name} failed")
 
 
-def record_reward() -> None:
+def record_reward(cassette: Path = REWARD_CASSETTE, args: list[str] = REWARD_ARGS) -> None:
     from typer.testing import CliRunner
 
     from gymsmith.cli import app
 
-    REWARD_CASSETTE.unlink(missing_ok=True)
+    cassette.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as runs:
-        result = CliRunner().invoke(app, ["reward", *REWARD_ARGS, "--runs-dir", runs, "--backend", "local",
-                                          "--no-cache", "--record", str(REWARD_CASSETTE)])
+        result = CliRunner().invoke(app, ["reward", *args, "--runs-dir", runs, "--backend", "local",
+                                          "--no-cache", "--record", str(cassette)])
     print(result.output)
     if result.exit_code != 0:
         raise SystemExit(f"recording reward failed: {result.exception!r}")
@@ -103,6 +105,7 @@ def record_llm_reward() -> None:
 
 
 RECORDERS = {"loop": record_loop, "crafter_loop": record_crafter_loop, "repair": record_repair, "reward": record_reward,
+             "crafter_reward": lambda: record_reward(CRAFTER_REWARD_CASSETTE, CRAFTER_REWARD_ARGS),
              "llm_reward": record_llm_reward,
              **{name: (lambda name=name: record_generate(name)) for name in GENERATE_SCENARIOS}}
 
