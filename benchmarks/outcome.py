@@ -7,6 +7,11 @@ stopped (an unfinished run is resumed from its last committed cycle).
 
     .venv/bin/python benchmarks/outcome.py --target MiniGrid-DoorKey-8x8-v0 --steps 300000 --seeds 3 \
         --curricula target,dr,plr,llm
+    .venv/bin/python benchmarks/outcome.py --target crafter --steps 200000 --cycle-steps 25000 --seeds 2 \
+        --curricula target,dr,llm --generated-cycles 4 --curve-episodes 20 --final-episodes 50
+
+On a target whose family has another headline metric (Crafter: the Crafter score) the table, curves and CSV
+report that metric, plus each skill's final success. ``benchmarks/gpu_crafter.sh`` runs EnvGen's budget.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from gymsmith.agents.train import evaluate
 from gymsmith.api import open_store
 from gymsmith.config import RunConfig
 from gymsmith.curricula.report import headline
+from gymsmith.curricula.strategies import CURRICULA
 from gymsmith.envs import family_for
 from gymsmith.schemas import Stat
 
@@ -59,9 +65,11 @@ def run_pair(
     cycles) rather than restarted, so raising ``--steps`` reuses the steps already trained."""
     key = f"{curriculum}/{seed}"
     cycles = max(1, -(-args.steps // args.cycle_steps))
+    reads = CURRICULA.get(curriculum).reads  # a strategy setting given to a curriculum that ignores it is an error
     llm: dict = {"mixture": args.llm_mixture}
-    if curriculum == "llm" and args.generated_cycles is not None:
+    if args.generated_cycles is not None:
         llm["generated_cycles"] = args.generated_cycles
+    strategy = {"target_ratio": args.target_ratio, "k_levels": args.k, "llm": llm}
     config = RunConfig.model_validate({
         "task": {"target_env": args.target},
         "curriculum": curriculum,
@@ -73,11 +81,9 @@ def run_pair(
         "vec": args.vec,
         "policy": args.policy,
         "eval_episodes": args.curve_episodes,
-        "target_ratio": args.target_ratio,
         "backend": args.backend,
-        "k_levels": args.k,
         "runs_dir": str(runs_dir),
-        "llm": llm,
+        **{name: value for name, value in strategy.items() if name in reads},
     })
     start = time.perf_counter()
     resume = state.get(key)
@@ -201,12 +207,14 @@ def main() -> None:
     parser.add_argument("--final-episodes", type=int, default=100)
     parser.add_argument("--tag", default="", help="suffix for the results files (before/after comparisons)")
     parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--results", default=str(RESULTS), help="where the CSV, PNG and run stores go")
     parser.add_argument("--merge", default="", help="comma-separated tags whose results join this plot and table")
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
     name = _results_name(args.target, args.tag)
-    csv_path = RESULTS / f"{name}.csv"
-    runs_dir = RESULTS / "runs" / name
+    csv_path = results / f"{name}.csv"
+    runs_dir = results / "runs" / name
     runs_dir.mkdir(parents=True, exist_ok=True)
     state_file = runs_dir / "pairs.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
@@ -225,15 +233,15 @@ def main() -> None:
     sources = [(runs_dir, state, args.tag)]
     rows: list[dict] = []
     for tag in [t for t in args.merge.split(",") if t]:
-        other = RESULTS / "runs" / _results_name(args.target, tag)
+        other = results / "runs" / _results_name(args.target, tag)
         sources.append((other, json.loads((other / "pairs.json").read_text()), tag))
     for _, _, tag in sources:
-        tag_csv = RESULTS / f"{_results_name(args.target, tag)}.csv"
+        tag_csv = results / f"{_results_name(args.target, tag)}.csv"
         if tag_csv.exists():
             with tag_csv.open() as fh:
                 rows += [dict(r, tag=tag) for r in csv.DictReader(fh) if int(r["seed"]) < args.seeds]
     curves_by = learning_curves(args, sources)
-    plot(args, curves_by, RESULTS / f"{name}.png")
+    plot(args, curves_by, results / f"{name}.png")
     print(markdown_table(args, rows, curves_by))
 
 
