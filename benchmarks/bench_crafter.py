@@ -102,6 +102,27 @@ class _Timer:
         self.started = 0.0
 
 
+def use_crafter_env() -> None:
+    """Make the target Crafter's own ``crafter.Env`` again (its generator, renderer and per-step semantic map):
+    the "before" of the vectorised target, for comparison in this process only (dummy vec envs)."""
+    import crafter
+
+    from gymsmith.envs.crafter import gym_env
+
+    gym_env.CrafterGymEnv._build = lambda self, seed: crafter.Env(  # type: ignore[method-assign]
+        area=(self._area, self._area), length=self._length, seed=seed
+    )
+    setup = gym_env.CrafterGymEnv._setup
+
+    def keep_semantic(self: Any, seed: int | None, render_mode: str | None) -> None:
+        setup(self, seed, render_mode)
+        kinds = [crafter.objects.Player, crafter.objects.Cow, crafter.objects.Zombie, crafter.objects.Skeleton,
+                 crafter.objects.Arrow, crafter.objects.Plant]  # Crafter's own semantic view, as crafter.Env builds it
+        self._env._sem_view = crafter.engine.SemanticView(self._env._world, kinds)
+
+    gym_env.CrafterGymEnv._setup = keep_semantic  # type: ignore[method-assign]
+
+
 def ppo_speed(policy: str, vec: str, n_envs: int, steps: int, ppo: dict[str, Any], seed: int = 0) -> dict[str, Any]:
     """PPO steps/s on the Crafter target through the real Trainer, warm-up excluded."""
     import torch
@@ -144,7 +165,13 @@ def main() -> None:
     parser.add_argument("--vecs", default="dummy,subproc")
     parser.add_argument("--n-envs", default="8", help="comma-separated env counts")
     parser.add_argument("--ppo", default="{}", help="JSON PPO overrides, e.g. '{\"n_epochs\": 3}'")
+    parser.add_argument("--crafter-env", action="store_true",
+                        help="ppo: train on Crafter's own crafter.Env (the before of the vectorised target)")
     args = parser.parse_args()
+    if args.crafter_env:
+        if "subproc" in args.vecs.split(","):
+            parser.error("--crafter-env patches this process only: use --vecs dummy")
+        use_crafter_env()
     if args.part in ("env", "all"):
         print(json.dumps({"env": env_speed(args.steps, args.rounds)}), flush=True)
     if args.part in ("ppo", "all"):
