@@ -16,11 +16,17 @@ class CategoricalGridExtractor(BaseFeaturesExtractor):
 
     Such observations are category ids, not intensities: scaling them like pixels (SB3's default for uint8
     images) squashes the distinctions the agent needs, and a CNN sized for Atari cannot take a 7x7 input. The
-    family says how many categories each channel has (`Family.obs_categories`).
+    family says how many categories each channel has (`Family.obs_categories`). The widths (16 and 32 filters,
+    64 features) are what the PPO update's cost is: 32/64/128 made each minibatch update 3x dearer and was most
+    of a training run's CPU time, with no gain on the MiniGrid outcome benchmark (BENCHMARKS.md).
     """
 
     def __init__(
-        self, observation_space: gym.spaces.Box, categories: tuple[int, ...], features_dim: int = 128
+        self,
+        observation_space: gym.spaces.Box,
+        categories: tuple[int, ...],
+        features_dim: int = 64,
+        filters: tuple[int, int] = (16, 32),
     ) -> None:
         super().__init__(observation_space, features_dim)
         self.categories = tuple(int(c) for c in categories)
@@ -34,9 +40,9 @@ class CategoricalGridExtractor(BaseFeaturesExtractor):
         self.register_buffer("top", torch.tensor([c - 1 for c in self.categories], dtype=torch.long),
                              persistent=False)
         self.net = nn.Sequential(
-            nn.Conv2d(channels, 32, 2),
+            nn.Conv2d(channels, filters[0], 2),
             nn.ReLU(),
-            nn.Conv2d(32, 64, 2),
+            nn.Conv2d(filters[0], filters[1], 2),
             nn.ReLU(),
             nn.Flatten(),
         )
@@ -121,7 +127,7 @@ def policy_for(
     if categories is not None:
         return "CnnPolicy", {
             "features_extractor_class": CategoricalGridExtractor,
-            "features_extractor_kwargs": {"categories": tuple(categories), "features_dim": 128},
+            "features_extractor_kwargs": {"categories": tuple(categories)},
             "normalize_images": False,
             "net_arch": {"pi": [64], "vf": [64]},
         }

@@ -32,7 +32,7 @@ class Curriculum:
 
 
 #: Settings that belong to particular curricula (the rest of `RunConfig` applies to every run).
-STRATEGY_SETTINGS = ("target_ratio", "k_levels", "reward_mode", "plr", "lp", "dr", "llm", "reward")
+STRATEGY_SETTINGS = ("target_ratio", "k_levels", "reward_mode", "plr", "lp", "dr", "llm", "replay", "reward")
 
 CURRICULA: Registry[Curriculum] = Registry("curriculum")
 
@@ -43,11 +43,10 @@ def _target(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> S
     return TargetOnly(family, task, config.target_ratio, config.seed)
 
 
-def _llm(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Strategy:
-    from gymsmith.curricula.llm import LLMCurriculum
+def _proposer(config: RunConfig, family: Family, client: Any) -> Any:
     from gymsmith.generator.proposer import Proposer
 
-    proposer = Proposer(
+    return Proposer(
         client,
         family=family,
         k=config.k_levels,
@@ -58,7 +57,20 @@ def _llm(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Stra
         constrained=config.constrained,
         goals=config.llm.goals,
     )
+
+
+def _llm(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Strategy:
+    from gymsmith.curricula.llm import LLMCurriculum
+
+    proposer = _proposer(config, family, client)
     return LLMCurriculum(family, task, proposer, config.target_ratio, config.seed, settings=config.llm)
+
+
+def _llm_replay(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Strategy:
+    from gymsmith.curricula.replay import LLMReplay
+
+    proposer = _proposer(config, family, client)
+    return LLMReplay(family, task, proposer, config.replay, config.target_ratio, config.seed)
 
 
 def _plr(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Strategy:
@@ -90,6 +102,9 @@ def _llm_reward(config: RunConfig, family: Family, task: TaskSpec, client: Any) 
 
 CURRICULA.register("llm", Curriculum(_llm, needs_llm=True, reads=("target_ratio", "k_levels", "llm", "reward")),
                    help="the LLM writes the next levels from per-skill results (EnvGen)")
+CURRICULA.register("llm-replay", Curriculum(_llm_replay, needs_llm=True,
+                                             reads=("target_ratio", "k_levels", "replay", "reward")),
+                   help="the LLM writes level generators rarely; level replay and ACCEL edits work inside them")
 CURRICULA.register("llm-reward", Curriculum(_llm_reward, needs_llm=True, reads=("k_levels", "reward_mode")),
                    help="the LLM evolves the target's reward program (Eureka)")
 CURRICULA.register("plr", Curriculum(_plr, reads=("target_ratio", "plr", "reward")),

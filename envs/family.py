@@ -244,6 +244,32 @@ class Family(ABC):
         """A uniform draw over the family's ranges (domain randomisation)."""
         raise FamilyError(f"the {self.name} family of {self.target_env} has no parameter ranges to randomise")
 
+    def mutate(self, spec: EnvSpec, rng: np.random.Generator, name: str) -> EnvSpec | None:
+        """A small edit of one parameter (ACCEL): one field moves to a neighbouring allowed value.
+
+        Edits stay inside the family's language and ranges (the spec model re-validates them); None when no
+        edit of this spec exists. Solvability is the verifier's to check, as for any spec.
+        """
+        fields = {f: v for f, v in self.allowed().items() if len(v) > 1 and f in type(spec).model_fields}
+        if not fields:
+            return None
+        names = sorted(fields)
+        for _ in range(8):
+            field = names[int(rng.integers(len(names)))]
+            values = fields[field]
+            current = getattr(spec, field)
+            i = values.index(current) if current in values else int(rng.integers(len(values)))
+            j = i + (1 if rng.random() < 0.5 else -1)
+            if not 0 <= j < len(values):
+                j = i - (j - i)  # bounce back from the end of the range
+            if j == i or not 0 <= j < len(values):
+                continue
+            try:
+                return type(spec).model_validate({**spec.model_dump(), field: values[j], "name": name})
+            except ValueError:
+                continue
+        return None
+
     def plr_sources(self) -> list[EnvSpec]:
         """The fixed level generators PLR draws (generator, seed) levels from; the target is added by PLR."""
         return []

@@ -238,6 +238,27 @@ class GymFamily(Family):
         self._require_params("domain randomisation")
         return GymKwargsSpec(name=name, env_id=self.target_env, kwargs={p.name: _draw(p, rng) for p in self.params})
 
+    def mutate(self, spec: EnvSpec, rng: np.random.Generator, name: str) -> EnvSpec | None:
+        """One declared kwarg moves a step: to a neighbouring listed value, or by a tenth of its range."""
+        if not self.params or not isinstance(spec, GymKwargsSpec):
+            return None
+        p = self.params[int(rng.integers(len(self.params)))]
+        values = p.values()
+        current = spec.kwargs.get(p.name)
+        if values is not None:
+            i = values.index(current) if current in values else 0
+            j = min(len(values) - 1, max(0, i + (1 if rng.random() < 0.5 else -1)))
+            if j == i:
+                j = i - 1 if i > 0 else i + 1
+            if not 0 <= j < len(values) or j == i:
+                return None
+            new = values[j]
+        else:
+            step = (p.high - p.low) / 10 * (1 if rng.random() < 0.5 else -1)
+            new = float(min(p.high, max(p.low, float(current if current is not None else p.low) + step)))
+            new = int(round(new)) if p.kind == "int" else new
+        return GymKwargsSpec(name=name, env_id=spec.env_id, kwargs={**spec.kwargs, p.name: new})
+
     def plr_sources(self) -> list[EnvSpec]:
         if not self.params:
             return []

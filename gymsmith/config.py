@@ -69,6 +69,29 @@ class LLMCurriculumSettings(_Model):
     generated_cycles: int | None = Field(default=None, ge=0)
 
 
+class ReplaySettings(_Model):
+    """The ``llm-replay`` hybrid: the LLM writes level generators rarely, level replay works inside them."""
+
+    #: Ask the LLM for new generators every this many cycles (the first cycle always asks).
+    llm_every: int = Field(default=4, ge=1, le=100)
+    #: ...or sooner, when target success has not risen by ``stall_delta`` over this many cycles (0: never).
+    stall_cycles: int = Field(default=2, ge=0, le=100)
+    stall_delta: float = Field(default=0.05, ge=0.0, le=1.0)
+    #: Level seeds drawn per generator: a level is a (generator, seed) pair, as in PLR.
+    seeds_per_generator: int = Field(default=16, ge=1, le=1000)
+    #: ACCEL-style edits per cycle: small changes of the most learnable generators' parameters.
+    edits_per_cycle: int = Field(default=2, ge=0, le=16)
+    #: An edit is kept while its measured learnability 4p(1-p) is at least this (after it has been tried).
+    keep_learnability: float = Field(default=0.1, ge=0.0, le=1.0)
+    #: Most generators kept at once (the least learnable tried ones go first; the LLM's newest never do).
+    max_generators: int = Field(default=24, ge=2, le=256)
+    #: PLR's knobs for replay inside the generators (Jiang et al. 2021): replay probability, rank temperature,
+    #: staleness mix.
+    replay_prob: float = Field(default=0.5, ge=0.0, le=1.0)
+    beta: float = Field(default=0.1, gt=0.0, le=10.0)
+    rho: float = Field(default=0.1, ge=0.0, le=1.0)
+
+
 class RunConfig(_Model):
     """Everything a run needs; names (curricula, families) are checked against their registries by
     `gymsmith.api.check_config` before anything is stored or trained."""
@@ -126,6 +149,7 @@ class RunConfig(_Model):
     lp: LPSettings = Field(default_factory=LPSettings)
     dr: DRSettings = Field(default_factory=DRSettings)
     llm: LLMCurriculumSettings = Field(default_factory=LLMCurriculumSettings)
+    replay: ReplaySettings = Field(default_factory=ReplaySettings)
 
     @field_validator("device")
     @classmethod

@@ -1,0 +1,100 @@
+"""The llm-replay hybrid: when it asks the LLM, its replay maths, edits that stay in the language, a real run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scenarios import loop_config
+
+import gymsmith
+from gymsmith.config import ReplaySettings
+from gymsmith.curricula.replay import LLMReplay, should_ask
+from gymsmith.curricula.store import RunStore
+from gymsmith.envs import family_for
+from gymsmith.envs.minigrid import MiniGridLevelSpec
+from gymsmith.generator.proposer import Proposer
+from gymsmith.generator.verifier import verify_env_config
+from gymsmith.schemas import EnvMixture, Feedback
+
+FAMILY = family_for("MiniGrid-DoorKey-8x8-v0")
+
+
+def _history(*successes: float) -> list[Feedback]:
+    return [Feedback(cycle=i, target_success=s) for i, s in enumerate(successes)]
+
+
+def test_the_llm_is_asked_first_every_k_cycles_and_when_progress_stalls():
+    s = ReplaySettings(llm_every=4, stall_cycles=2, stall_delta=0.05)
+    assert should_ask([], None, s)  # the first cycle always asks
+    assert not should_ask(_history(0.0), 0, s)  # too soon to call it a stall
+    assert not should_ask(_history(0.0, 0.1, 0.3), 0, s)  # rising: 0.3 >= 0.0 + 0.05
+    assert should_ask(_history(0.4, 0.2, 0.42), 0, s)  # best of the last 2 (0.42) < 0.4 + 0.05: stalled
+    assert should_ask(_history(0.0, 0.1, 0.3, 0.6), 0, s)  # cycle 4: every 4 cycles regardless
+    assert not should_ask(_history(0.4, 0.2, 0.42, 0.1), 3, s)  # asked at cycle 3: the window restarts
+    assert not should_ask(_history(1.0, 1.0, 1.0), 0, s)  # solved is not stalled
+    assert not should_ask(_history(0.0, 0.0, 0.0), 0, ReplaySettings(llm_every=4, stall_cycles=0))
+
+
+def test_replay_distribution_over_levels_matches_a_hand_computation():
+    strategy = LLMReplay(FAMILY, FAMILY.task(), Proposer(None, family=FAMILY),
+                         ReplaySettings(replay_prob=0.5, beta=0.5, rho=0.1))
+    strategy.levels = [("a", 1), ("a", 2), ("b", 3), ("b", 4)]
+    strategy.scores = np.array([0.1, 0.5, 0.3, 0.0])
+    strategy.seen = np.array([True, True, True, False])
+    strategy.last_sampled = np.array([3, 2, 4, 0])
+    strategy.episodes = 4
+    # P_S on (0.1, 0.5, 0.3) with h = 1/rank, beta = 0.5: (1/9, 1, 1/4) / (49/36) = (4, 36, 9) / 49
+    # P_C: staleness c - C = (1, 2, 0) -> (1/3, 2/3, 0); P_replay = 0.9 P_S + 0.1 P_C
+    replay = 0.9 * np.array([4, 36, 9]) / 49 + 0.1 * np.array([1 / 3, 2 / 3, 0])
+    assert strategy.level_probabilities() == pytest.approx([*(0.5 * replay), 0.5])
+    strategy.seen[:] = False  # nothing seen yet: uniform exploration
+    assert strategy.level_probabilities() == pytest.approx([0.25] * 4)
+
+
+@pytest.mark.parametrize("target", ["MiniGrid-DoorKey-8x8-v0", "crafter"])
+def test_edits_change_one_parameter_and_stay_valid_and_solvable(target):
+    family = family_for(target)
+    rng = np.random.default_rng(0)
+    spec = family.random_spec(rng, "parent")
+    for k in range(6):
+        child = family.mutate(spec, rng, name=f"child-{k}")
+        assert child is not None and type(child) is type(spec)
+        before, after = spec.model_dump(exclude={"name"}), child.model_dump(exclude={"name"})
+        changed = [f for f in before if before[f] != after[f]]
+        assert len(changed) == 1, changed
+        assert family.check(child) == ""  # inside the family's ranges
+        assert verify_env_config(child, family).accepted or family.name == "minigrid"  # crafter: always builds
+        spec = child
+
+
+def test_unlearnable_edits_are_pruned_and_the_pool_is_capped():
+    settings = ReplaySettings(keep_learnability=0.2, max_generators=3, edits_per_cycle=1, seeds_per_generator=2)
+    strategy = LLMReplay(FAMILY, FAMILY.task(), Proposer(None, family=FAMILY), settings)
+    for i, (origin, success) in enumerate([("llm", 0.5), ("edit", 0.02), ("edit", 0.6), ("llm", None)]):
+        strategy._add(MiniGridLevelSpec(name=f"g{i}", size=5 + i), origin, cycle=i)
+        strategy.generators[-1]["success"] = success
+    assert len(strategy.levels) == 8
+    from gymsmith.curricula.base import Artifacts
+
+    strategy._edit(cycle=4, artifacts=Artifacts())
+    names = [g["spec"]["name"] for g in strategy.generators]
+    assert "g1" not in names  # an edit tried at 4p(1-p) = 0.08 < 0.2 is gone, with its levels
+    assert all(d != strategy.family.structure(MiniGridLevelSpec(name="g1", size=6)) for d, _ in strategy.levels)
+    assert len(strategy.generators) <= 3 and "g3" in names  # the newest LLM generator always stays
+
+
+def test_two_cycle_run_asks_the_llm_once_and_replays_inside_its_generators(tmp_path):
+    """Cycle 0 replays the recorded proposal; cycle 1 spends no LLM call and trains on replayed/edited levels."""
+    summary = gymsmith.run(loop_config(tmp_path, curriculum="llm-replay"))
+    store = RunStore(tmp_path / "gymsmith.sqlite")
+    calls = store.table("llm_calls", summary.run_id)
+    assert {c["cycle"] for c in calls} == {0}
+    first, second = summary.cycles
+    state = second["strategy_state"]
+    assert state["last_call"] == 0 and state["episodes"] > 0 and sum(state["seen"]) > 0
+    origins = {g["origin"] for g in state["generators"]}
+    assert "llm" in origins
+    mixture = EnvMixture.model_validate(second["mixture"])
+    assert mixture.entries[0].source.family == "target"
+    assert any(len(e.seeds) == 1 for e in mixture.entries[1:])  # replayed (generator, seed) levels
+    store.close()
