@@ -293,7 +293,7 @@ def _set_objects(
 class SpecCrafter(crafter.Env):
     """``crafter.Env`` whose world generation and creature balancing follow a `CrafterWorldSpec`.
 
-    It also renders with the vectorised views (`gymsmith.envs.crafter.view`): same pixels, about 4x cheaper.
+    It also renders with the vectorised views (`gymsmith.envs.crafter.view`): same pixels, about 2x cheaper.
     """
 
     def __init__(self, spec: CrafterWorldSpec, seed: int | None = None) -> None:
