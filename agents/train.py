@@ -26,6 +26,7 @@ from gymsmith.agents.policies import policy_for
 from gymsmith.envs.family import Family, family_for, make_env
 from gymsmith.envs.goals import goal_success
 from gymsmith.envs.mixture import MixtureEnv
+from gymsmith.sandbox import CompiledProgram
 from gymsmith.schemas import EnvMixture, EvalResult, Goal, MixtureEntry, RewardProgram, Stat, TargetEnv, TrainResult
 
 #: PPO settings that learn small MiniGrid key-and-door tasks on small budgets (close to rl-starter-files' defaults).
@@ -193,12 +194,13 @@ class _CycleCallback(BaseCallback):
         self._finished = []
 
 
-def _reward_worker_env(payload: dict[str, Any], seed: int) -> Any:
-    """Subprocess env with the mixture's verified reward program, run in-process in the (confined) worker."""
+def _reward_worker_env(payload: dict[str, Any], seed: int, program: CompiledProgram) -> Any:
+    """Subprocess env with the mixture's reward program (compiled once, by the trainer), run in-process in the
+    (confined) worker."""
     from gymsmith.envs.reward_wrapper import GeneratedReward
 
     env = _worker_env(payload, seed)
-    return GeneratedReward(env, RewardProgram.model_validate(payload["reward"]))
+    return GeneratedReward(env, program)
 
 
 def _worker_env(payload: dict[str, Any], seed: int) -> MixtureEnv:
@@ -286,8 +288,9 @@ class Trainer:
             if mixture.reward is not None:
                 from gymsmith.envs.reward_wrapper import confined_env_factory
 
+                program = CompiledProgram.of(mixture.reward)  # the workers receive the code, not the source
                 fns = [
-                    confined_env_factory(partial(_reward_worker_env, payload, self.seed * 1000 + i))
+                    confined_env_factory(partial(_reward_worker_env, payload, self.seed * 1000 + i, program))
                     for i in range(self.n_envs)
                 ]
             else:

@@ -1,20 +1,23 @@
 """Cost of the reward-program sandbox: verification time, training throughput, and the hostile corpus.
 
 Prints (a) median verification time of one candidate (goal <= 1 s), (b) env steps/s with a verified composed
-reward vs without it, same env and same run (goal >= 0.90x), (c) hostile-corpus rejection rate (goal 100 %)
-and benign false rejections (goal 0). Run: ``python benchmarks/bench_reward.py [--steps N] [--rounds R]``.
+reward vs without it in a confined subprocess worker (``vec: subproc``; goal >= 0.90x), (c) hostile-corpus
+rejection rate (goal 100 %) and benign false rejections (goal 0), (d) the same for the trainer's default
+``vec: dummy``, where the reward runs in a Sandbox worker (goal >= 0.90x).
+Run: ``python benchmarks/bench_reward.py [--steps N] [--rounds R]``.
 
-Throughput is measured where training runs the reward: inside an env worker process that confined itself
-(seccomp, network namespace, rlimits), the program called in-process. Rounds alternate between the two arms on
-the same action sequence and the best round of each is kept (on shared CPUs the best time is the least
-disturbed one); CPU-time figures are printed too, being insensitive to neighbours. The per-step sandbox runner
-(what an unconfined process such as a DummyVecEnv trainer gets) is timed as well, for reference.
+Throughput is measured where training runs the reward: (b) inside an env worker process that confined itself
+(seccomp, network namespace, rlimits), the program called in-process; (d) DummyVecEnv in this process and one
+round trip per vectorised step to the worker. Rounds alternate between the two arms on the same action sequence;
+the median of the paired ratios is the figure (best rounds and CPU-time figures are printed too, CPU time being
+less sensitive to neighbours). The per-step sandbox runner is timed as well, for reference.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import re
 import statistics
@@ -26,17 +29,21 @@ CORPUS = Path(__file__).resolve().parent.parent / "tests" / "sandbox_corpus"
 
 
 def _program() -> Any:
-    from gymsmith.generator.reward_catalogue import default_doorkey_terms, render_compose
+    from gymsmith.envs import family_for
+    from gymsmith.generator.reward_catalogue import default_program
+    from gymsmith.schemas import DEFAULT_TARGET
 
-    return render_compose(default_doorkey_terms())
+    return default_program(family_for(DEFAULT_TARGET))
 
 
 def bench_verification(repeats: int = 9) -> dict[str, float]:
     """Median wall time to verify one candidate, fixtures and sandbox warm (their one-off costs reported apart)."""
-    from gymsmith.generator.verify_reward import default_fixtures, shared_sandbox, verify_reward_program
+    from gymsmith.envs import family_for
+    from gymsmith.generator.verify_reward import reward_fixtures, shared_sandbox, verify_reward_program
+    from gymsmith.schemas import DEFAULT_TARGET
 
     t0 = time.perf_counter()
-    fixtures = default_fixtures()
+    fixtures = reward_fixtures(family_for(DEFAULT_TARGET))
     fixtures_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     shared_sandbox().start()
@@ -61,11 +68,11 @@ def _wrapper_overhead_us(program: Any, n: int = 20000) -> float:
     """Microseconds the wrapper adds per step, measured against a zero-cost env replaying one real step."""
     import gymnasium as gym
 
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import make_env
     from gymsmith.envs.reward_wrapper import GeneratedReward
     from gymsmith.schemas import TargetEnv
 
-    real = make_source_env(TargetEnv())
+    real = make_env(TargetEnv())
     _, first = real.reset(seed=0)
     step = real.step(2)
 
@@ -91,14 +98,14 @@ def _wrapper_overhead_us(program: Any, n: int = 20000) -> float:
 
 def _throughput_child(queue: Any, steps: int, rounds: int, seed: int) -> None:
     try:
-        from gymsmith.envs.mixture import make_source_env
+        from gymsmith.envs import make_env
         from gymsmith.envs.reward_wrapper import GeneratedReward
-        from gymsmith.generator.sandbox import confine_current_process
+        from gymsmith.sandbox import confine_current_process
         from gymsmith.schemas import TargetEnv
 
         program = _program()
-        plain = make_source_env(TargetEnv())
-        rewarded = GeneratedReward(make_source_env(TargetEnv()), program)
+        plain = make_env(TargetEnv())
+        rewarded = GeneratedReward(make_env(TargetEnv()), program)
         report = confine_current_process()
         rng = random.Random(seed)
         actions = [rng.randrange(7) for _ in range(steps)]
@@ -132,7 +139,7 @@ def _throughput_child(queue: Any, steps: int, rounds: int, seed: int) -> None:
                 "cpu_ratio": sum(cpus["plain"]) / sum(cpus["rewarded"]),
                 "total_ratio": sum(walls["plain"]) / sum(walls["rewarded"]),
                 "overhead_us": _wrapper_overhead_us(program),
-                "episodes_logged": len(rewarded.episode_log),
+                "episodes_logged": len(rewarded.episodes.log),
             }
         )
     except Exception as exc:  # reported to the parent, which prints it
@@ -155,15 +162,15 @@ def bench_throughput(steps: int = 500, rounds: int = 16, seed: int = 0) -> dict[
 
 def bench_sandbox_runner(steps: int = 600, seed: int = 0) -> dict[str, float]:
     """Reference: the one-row-per-step sandbox runner an unconfined process gets, and a 64-row batch call."""
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import family_for, make_env
     from gymsmith.envs.reward_wrapper import GeneratedReward
-    from gymsmith.generator.sandbox import Sandbox
-    from gymsmith.generator.verify_reward import default_fixtures
-    from gymsmith.schemas import TargetEnv
+    from gymsmith.generator.verify_reward import reward_fixtures
+    from gymsmith.sandbox import Sandbox
+    from gymsmith.schemas import DEFAULT_TARGET, TargetEnv
 
     program = _program()
-    plain = make_source_env(TargetEnv())
-    rewarded = GeneratedReward(make_source_env(TargetEnv()), program, runner="sandbox")
+    plain = make_env(TargetEnv())
+    rewarded = GeneratedReward(make_env(TargetEnv()), program, runner="sandbox")
     rng = random.Random(seed)
     actions = [rng.randrange(7) for _ in range(steps)]
     best: dict[str, float] = {}
@@ -176,7 +183,7 @@ def bench_sandbox_runner(steps: int = 600, seed: int = 0) -> dict[str, float]:
                 if terminated or truncated:
                     env.reset()
             best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
-    rows = default_fixtures().encoded_transitions[:64]
+    rows = reward_fixtures(family_for(DEFAULT_TARGET)).encoded_transitions[:64]
     with Sandbox() as box:
         box.load(program.source)
         for _ in range(20):
@@ -200,48 +207,66 @@ def bench_sandbox_runner(steps: int = 600, seed: int = 0) -> dict[str, float]:
     }
 
 
-def bench_batched_vec(n_envs: int = 8, steps: int = 100, rounds: int = 8, seed: int = 0) -> dict[str, float]:
-    """Reference: DummyVecEnv in the trainer's process with GeneratedRewardVecEnv (one round trip per step)."""
+def bench_batched_vec(n_envs: int = 8, steps: int = 100, rounds: int = 16, seed: int = 0) -> dict[str, Any]:
+    """The trainer's default ``vec: dummy``: DummyVecEnv in this process, the verified reward in a Sandbox worker.
+
+    GeneratedRewardVecEnv sends every sub-env's transition of a vectorised step in one round trip. Compared with the
+    same DummyVecEnv without a reward, on the same actions, in rounds that alternate the order; the CPU-time ratio
+    counts the worker's CPU too (the program never runs in this process).
+    """
     import numpy as np
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from gymsmith.envs.mixture import make_source_env
+    from gymsmith.envs import make_env
     from gymsmith.envs.reward_wrapper import GeneratedRewardVecEnv
     from gymsmith.schemas import TargetEnv
 
     program = _program()
-    plain = DummyVecEnv([lambda: make_source_env(TargetEnv()) for _ in range(n_envs)])
+    plain = DummyVecEnv([lambda: make_env(TargetEnv()) for _ in range(n_envs)])
     rewarded = GeneratedRewardVecEnv(
-        DummyVecEnv([lambda: make_source_env(TargetEnv()) for _ in range(n_envs)]), program
+        DummyVecEnv([lambda: make_env(TargetEnv()) for _ in range(n_envs)]), program
     )
     actions = np.random.default_rng(seed).integers(0, 7, size=(steps, n_envs))
 
-    def run(venv: Any) -> float:
+    def run(venv: Any) -> tuple[float, float]:
         venv.seed(seed)
         venv.reset()
-        t0 = time.perf_counter()
+        worker0 = rewarded._box.cpu_seconds if venv is rewarded else 0.0
+        w0, c0 = time.perf_counter(), time.process_time()
         for action in actions:
             venv.step(action)
-        return time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        return wall, cpu + (max(rewarded._box.cpu_seconds - worker0, 0.0) if venv is rewarded else 0.0)
 
-    run(plain), run(rewarded)
-    paired = []
+    run(plain), run(rewarded)  # warm-up
+    paired, walls, cpus = [], {"plain": 0.0, "rewarded": 0.0}, {"plain": 0.0, "rewarded": 0.0}
+    load = os.getloadavg()[0]
     for i in range(rounds):
-        if i % 2 == 0:
-            a, b = run(plain), run(rewarded)
-        else:
-            b, a = run(rewarded), run(plain)
-        paired.append(a / b)
+        arms = [("plain", plain), ("rewarded", rewarded)]
+        result = {name: run(venv) for name, venv in (arms if i % 2 == 0 else arms[::-1])}
+        paired.append(result["plain"][0] / result["rewarded"][0])
+        for name, (wall, cpu) in result.items():
+            walls[name] += wall
+            cpus[name] += cpu
     rewarded.close()
     plain.close()
-    return {"n_envs": n_envs, "paired_ratio": statistics.median(paired)}
+    return {
+        "n_envs": n_envs,
+        "paired_ratio": statistics.median(paired),
+        "cpu_ratio": cpus["plain"] / cpus["rewarded"],
+        "step_us": walls["plain"] / (rounds * steps) * 1e6,
+        "overhead_us": (walls["rewarded"] - walls["plain"]) / (rounds * steps) * 1e6,
+        "load": (load + os.getloadavg()[0]) / 2,
+    }
 
 
 def bench_corpus() -> dict[str, Any]:
     """Every hostile program must be rejected (at its expected layer); every benign one accepted."""
-    from gymsmith.generator.verify_reward import default_fixtures, verify_reward_program
+    from gymsmith.envs import family_for
+    from gymsmith.generator.verify_reward import reward_fixtures, verify_reward_program
+    from gymsmith.schemas import DEFAULT_TARGET
 
-    fixtures = default_fixtures()
+    fixtures = reward_fixtures(family_for(DEFAULT_TARGET))
     hostile = sorted(CORPUS.glob("*.py"))
     benign = sorted((CORPUS / "benign").glob("*.py"))
     rejected = at_layer = 0
@@ -275,56 +300,65 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="steps per round and arm")
     parser.add_argument("--rounds", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=9, help="verifications for the median")
+    parser.add_argument("--only", default="abcd", help="the figures to measure, e.g. --only bd")
     args = parser.parse_args()
 
-    from gymsmith.generator.sandbox import sandbox_layers
+    from gymsmith.sandbox import sandbox_layers
 
     layers = sandbox_layers()
     active = [k for k, v in layers.items() if v is True]
-    print(f"sandbox launcher: {layers['launcher']}; active: {', '.join(active)}")
+    print(f"sandbox launcher: {layers['launcher']}; active: {', '.join(active)}; load {os.getloadavg()[0]:.1f}")
 
-    v = bench_verification(args.repeats)
-    print(
-        f"(a) verification of one candidate: median {v['median_s'] * 1000:.0f} ms, max {v['max_s'] * 1000:.0f} ms "
-        f"(benign corpus median {v['benign_median_s'] * 1000:.0f} ms; one-off: fixtures {v['fixtures_s']:.2f} s, "
-        f"sandbox start {v['sandbox_start_s'] * 1000:.0f} ms)  goal <= 1 s: {'OK' if v['median_s'] <= 1 else 'MISSED'}"
-    )
+    if "a" in args.only:
+        v = bench_verification(args.repeats)
+        print(
+            f"(a) verification of one candidate: median {v['median_s'] * 1000:.0f} ms, max {v['max_s'] * 1000:.0f} "
+            f"ms (benign corpus median {v['benign_median_s'] * 1000:.0f} ms; one-off: fixtures {v['fixtures_s']:.2f} "
+            f"s, sandbox start {v['sandbox_start_s'] * 1000:.0f} ms)  "
+            f"goal <= 1 s: {'OK' if v['median_s'] <= 1 else 'MISSED'}"
+        )
 
-    t = bench_throughput(args.steps, args.rounds)
-    step_us = 1e6 / t["plain_sps"]
-    print(
-        f"(b) MiniGrid-DoorKey-8x8 steps/s in a confined worker, runner={t['runner']}: best round without "
-        f"{t['plain_sps']:.0f}, with the verified composed reward {t['rewarded_sps']:.0f}; ratio "
-        f"{t['paired_ratio']:.3f}x (median of {args.rounds} paired rounds; best-round {t['best_ratio']:.3f}x, "
-        f"CPU time {t['cpu_ratio']:.3f}x, all rounds {t['total_ratio']:.3f}x)  "
-        f"goal >= 0.90x: {'OK' if t['paired_ratio'] >= 0.90 else 'MISSED'}"
-    )
-    print(
-        f"    wrapper + program cost {t['overhead_us']:.1f} µs per step against a {step_us:.0f} µs env step "
-        f"(-> {step_us / (step_us + t['overhead_us']):.3f}x expected)"
-    )
-    s = bench_sandbox_runner()
-    print(
-        f"    reference, unconfined process with the per-step sandbox runner: {s['sandbox_sps']:.0f} vs "
-        f"{s['plain_sps']:.0f} steps/s -> {s['ratio']:.2f}x; pipe round trip {s['roundtrip_us']:.0f} µs, "
-        f"64-row batch of the composed reward {s['batch64_us']:.0f} µs"
-    )
+    if "b" in args.only:
+        t = bench_throughput(args.steps, args.rounds)
+        step_us = 1e6 / t["plain_sps"]
+        print(
+            f"(b) MiniGrid-DoorKey-8x8 steps/s in a confined worker, runner={t['runner']}: best round without "
+            f"{t['plain_sps']:.0f}, with the verified composed reward {t['rewarded_sps']:.0f}; ratio "
+            f"{t['paired_ratio']:.3f}x (median of {args.rounds} paired rounds; best-round {t['best_ratio']:.3f}x, "
+            f"CPU time {t['cpu_ratio']:.3f}x, all rounds {t['total_ratio']:.3f}x)  "
+            f"goal >= 0.90x: {'OK' if t['paired_ratio'] >= 0.90 else 'MISSED'}"
+        )
+        print(
+            f"    wrapper + program cost {t['overhead_us']:.1f} µs per step against a {step_us:.0f} µs env step "
+            f"(-> {step_us / (step_us + t['overhead_us']):.3f}x expected)"
+        )
+        s = bench_sandbox_runner()
+        print(
+            f"    reference, unconfined process with the per-step sandbox runner: {s['sandbox_sps']:.0f} vs "
+            f"{s['plain_sps']:.0f} steps/s -> {s['ratio']:.2f}x; pipe round trip {s['roundtrip_us']:.0f} µs, "
+            f"64-row batch of the composed reward {s['batch64_us']:.0f} µs"
+        )
 
-    b = bench_batched_vec()
-    print(
-        f"    reference, DummyVecEnv({b['n_envs']}) in the trainer's process with GeneratedRewardVecEnv (one "
-        f"sandbox round trip per vectorised step): {b['paired_ratio']:.2f}x"
-    )
+    if "c" in args.only:
+        c = bench_corpus()
+        rate = 100.0 * c["rejected"] / max(c["hostile"], 1)
+        print(
+            f"(c) hostile corpus: {c['rejected']}/{c['hostile']} rejected ({rate:.0f} %), {c['at_expected_layer']} at "
+            f"the expected layer, by layer {c['by_layer']}; benign false rejections: {len(c['false_rejections'])}/"
+            f"{c['benign']}  goal 100 % / 0: {'OK' if rate == 100 and not c['false_rejections'] else 'MISSED'}"
+        )
+        if c["escaped"] or c["false_rejections"]:
+            print(f"    escaped: {c['escaped']}  falsely rejected: {c['false_rejections']}")
 
-    c = bench_corpus()
-    rate = 100.0 * c["rejected"] / max(c["hostile"], 1)
-    print(
-        f"(c) hostile corpus: {c['rejected']}/{c['hostile']} rejected ({rate:.0f} %), {c['at_expected_layer']} at "
-        f"the expected layer, by layer {c['by_layer']}; benign false rejections: {len(c['false_rejections'])}/"
-        f"{c['benign']}  goal 100 % / 0: {'OK' if rate == 100 and not c['false_rejections'] else 'MISSED'}"
-    )
-    if c["escaped"] or c["false_rejections"]:
-        print(f"    escaped: {c['escaped']}  falsely rejected: {c['false_rejections']}")
+    if "d" in args.only:
+        b = bench_batched_vec(rounds=args.rounds)
+        print(
+            f"(d) the trainer's default vec: dummy, DummyVecEnv({b['n_envs']}) with GeneratedRewardVecEnv (the "
+            f"reward in a Sandbox worker, one round trip per vectorised step): {b['paired_ratio']:.3f}x (median of "
+            f"{args.rounds} paired rounds; CPU time incl. the worker {b['cpu_ratio']:.3f}x; {b['overhead_us']:.0f} "
+            f"µs per vectorised step against {b['step_us']:.0f} µs; load {b['load']:.1f})  "
+            f"goal >= 0.90x: {'OK' if b['paired_ratio'] >= 0.90 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -250,16 +250,19 @@ def _final(row: dict, metric: str) -> float:
     return float(row["final_success"]) if metric == "success" else float(row["final_score"])
 
 
+def _at(curve: list[tuple], step: float) -> float | None:
+    """The value of the first point at or past ``step`` env steps (curves are per-cycle evaluations)."""
+    return next((v for s, v in curve if s >= step), None)
+
+
 def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[str, list[list[tuple]]]) -> str:
-    """The BENCHMARKS.md table: the final headline metric over seeds, the mean curve every other cycle, cost per
-    pair; for a metric other than success (the Crafter score) also each skill's final success per curriculum."""
+    """The BENCHMARKS.md table: the final headline metric over seeds, the mean curve at 25/50/75 % of the budget,
+    cost per pair; for a metric other than success (the Crafter score) also each skill's final success."""
     metric = family_for(args.target).metric
     words = "success" if metric == "success" else metric.replace("_", " ")
-    longest = max((c for curves in curves_by.values() for c in curves), key=len, default=[])
-    milestones = [step for step, _ in longest[1::2]]
-    head = " / ".join(f"{m // 1000}k" for m in milestones)
+    fractions = (0.25, 0.5, 0.75)
     lines = [
-        f"| curriculum | final {words}, mean ± std (per seed) | mean {words} after {head} steps "
+        f"| curriculum | final {words}, mean ± std (per seed) | mean {words} at 25 / 50 / 75 % of the budget "
         "| steps | wall min per pair | LLM calls, tokens per pair |",
         "|---|---|---|---|---|---|",
     ]
@@ -278,8 +281,8 @@ def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[s
             skills[curriculum] = {k: sum(p[k] for p in per_seed) / len(per_seed) for k in per_seed[0]}
         curves = curves_by.get(curriculum, [])
         points = []
-        for step in milestones:
-            vals = [v for c in curves for s, v in c if s == step]
+        for fraction in fractions:
+            vals = [v for c in curves if (v := _at(c, fraction * args.steps)) is not None]
             points.append(f"{sum(vals) / len(vals):.2f}" if vals else "–")
         wall = sum(float(r["wall_s"]) for r in mine) / len(mine) / 60
         calls = sum(int(r["llm_calls"]) for r in mine) / len(mine)

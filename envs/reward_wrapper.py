@@ -3,40 +3,43 @@
 Where the program runs (the design choice, measured in ``benchmarks/bench_reward.py``):
 
 * ``inprocess`` — inside the env worker process, which confined itself first (``confined_env_factory``:
-  seccomp, network namespace, rlimits; see ``gymsmith.generator.sandbox.confine_current_process``). The call
-  is a plain function call guarded by RestrictedPython and a per-call alarm, so the overhead is a few
-  microseconds per step and the >= 0.90x steps/s goal holds with room to spare. This is the default whenever
-  the process is confined (SubprocVecEnv workers built with ``confined_env_factory``).
-* ``sandbox`` — one persistent sandboxed worker process (shared per program within a process), one pipe
-  round trip per step. Used automatically where the current process is *not* confined (e.g. a DummyVecEnv in
-  the trainer's own process), because an unconfined trainer must never execute LLM code. It is correct but
-  several times slower per step; train with subprocess workers for speed.
+  seccomp, network namespace, rlimits; see ``gymsmith.sandbox.inprocess``). The call is a plain function call
+  guarded by RestrictedPython and a per-call alarm. This is the default whenever the process is confined
+  (SubprocVecEnv workers built with ``confined_env_factory``).
+* ``sandbox`` — a persistent sandboxed worker process (``gymsmith.sandbox.Sandbox``), one pipe round trip per
+  call. Used wherever the current process is *not* confined, because an unconfined trainer must never execute
+  LLM code: ``GeneratedRewardVecEnv`` sends every sub-env's transition of a vectorised step in one round trip
+  (DummyVecEnv training), ``GeneratedReward`` one per step.
 
-Observation/info convention (what the program sees) is built from the env's ``info["features"]`` and
-``info["events"]`` (gymsmith's MiniGrid wrapper puts them there every step).
+Both wrappers take a `CompiledProgram` (or a `RewardProgram` / source, compiled once through it) and keep their
+episodes in one `RewardEpisodes`, so they report identically. What the program sees is built from the env's
+``info["features"]`` and ``info["events"]`` (gymsmith's MiniGrid wrapper puts them there every step).
 """
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
+import operator
+from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import gymnasium as gym
+import numpy as np
 
-from gymsmith.generator.sandbox import (
+from gymsmith.sandbox import (
+    CompiledProgram,
     InProcessProgram,
     Sandbox,
     SandboxError,
-    compile_program,
     confine_current_process,
     process_confined,
 )
 from gymsmith.schemas import RewardProgram, Stat
 
 Runner = Literal["auto", "inprocess", "sandbox"]
+ProgramLike = CompiledProgram | RewardProgram | str
 
 _SHARED_BOXES: dict[str, Sandbox] = {}
 
@@ -45,16 +48,101 @@ class RewardProgramError(RuntimeError):
     """The program failed during training and ``on_error='raise'`` was asked for."""
 
 
-class _SandboxRunner:
-    """Adapter: one-row calls into a (shared) persistent Sandbox."""
+class RewardEpisodes:
+    """The episodes in flight of ``n`` sub-envs, as a reward program sees them and as the trainer reads them.
 
-    def __init__(self, source: str, code: Any) -> None:
-        key = hashlib.sha256(source.encode()).hexdigest()
-        box = _SHARED_BOXES.get(key)
+    Per sub-env: the previous step's features, the step count and the events so far (the program's ``obs`` and
+    ``state``), the per-component sums, the program's return and its faults. When an episode ends they go into
+    that step's info (``reward_components``, ``reward_program_return``, ``reward_faults``) and into ``log``,
+    which ``pop_episode_log`` hands to the trainer (Eureka-style reward reflection reads those numbers).
+    """
+
+    def __init__(self, n: int, max_logged_episodes: int = 10_000) -> None:
+        self.features: list[Mapping[str, float] | None] = [None] * n
+        self.steps = [0] * n
+        self.events: list[tuple[str, ...]] = [()] * n
+        #: Component names seen so far, and per sub-env their sums in this episode, in that order.
+        self.names: list[str] = []
+        self.sums: list[list[float]] = [[] for _ in range(n)]
+        self.returns = [0.0] * n
+        self.faults = [0] * n
+        self.last_fault = ""
+        self.log: deque[dict[str, float]] = deque(maxlen=max_logged_episodes)
+
+    def start(self, i: int, info: Mapping[str, Any]) -> None:
+        """A new episode of sub-env ``i`` begins with this reset info."""
+        if "features" not in info:
+            raise ValueError(
+                "reward programs need info['features'] from the env at every reset and step; wrap MiniGrid envs "
+                "with gymsmith.envs.minigrid_family.wrap_minigrid"
+            )
+        self.features[i] = info["features"]
+        self.steps[i], self.events[i], self.sums[i], self.returns[i], self.faults[i] = 0, (), [], 0.0, 0
+
+    def row(self, i: int, action: Any, info: Mapping[str, Any], env_reward: float, terminated: bool,
+            truncated: bool) -> tuple[Any, int, Any, dict[str, Any], dict[str, Any]]:  # fmt: skip
+        """The program's arguments for sub-env ``i``'s step: (obs, action, next_obs, info, state)."""
+        program_info = {
+            "events": tuple(info.get("events") or ()),
+            "terminated": bool(terminated),
+            "truncated": bool(truncated),
+            "env_reward": float(env_reward),
+        }
+        state = {"episode_step": self.steps[i], "events_so_far": self.events[i]}
+        return self.features[i], int(action), info["features"], program_info, state
+
+    def _aligned(self, names: Sequence[str], values: Iterable[float]) -> list[float]:
+        """``values`` in the order of ``self.names`` (0 where a name is missing); new names are added to it."""
+        new = [name for name in names if name not in self.names]
+        if new:  # a program may add components as it goes: what came before gets 0 for them
+            self.names = self.names + new
+        by_name = dict(zip(names, values, strict=True))
+        return [by_name.get(name, 0.0) for name in self.names]
+
+    def fault(self, i: int, exc: SandboxError) -> None:
+        self.faults[i] += 1
+        self.last_fault = f"{exc.kind}: {exc}"
+
+    def step(self, i: int, row: tuple[Any, ...], total: float, names: Sequence[str], values: Iterable[float],
+             done: bool, info: dict[str, Any]) -> bool:  # fmt: skip
+        """Add the program's results for the step ``row`` described and move sub-env ``i`` past it; on the
+        episode's last step report the episode in ``info`` (and ``log``). One call per sub-env and step."""
+        if names != self.names:
+            values = self._aligned(names, values)
+        sums = self.sums[i]
+        if len(sums) < len(self.names):  # a new episode, or components added since: they start at 0
+            sums = sums + [0.0] * (len(self.names) - len(sums))
+        self.sums[i] = list(map(operator.add, sums, values))
+        self.returns[i] += total
+        self.steps[i] += 1
+        events = row[3]["events"]
+        if events:
+            self.events[i] = self.events[i] + events
+        self.features[i] = row[2]
+        if done:
+            record = dict(zip(self.names, self.sums[i], strict=True))
+            total = self.returns[i]
+            info["reward_components"] = record
+            info["reward_program_return"] = total
+            info["reward_faults"] = self.faults[i]
+            self.log.append({**record, "__return__": total, "__faults__": float(self.faults[i])})
+        return done
+
+    def pop_log(self) -> list[dict[str, float]]:
+        out = list(self.log)
+        self.log.clear()
+        return out
+
+
+class _SandboxRunner:
+    """Adapter: one-row calls into a persistent Sandbox, shared per program within a process."""
+
+    def __init__(self, program: CompiledProgram) -> None:
+        box = _SHARED_BOXES.get(program.digest)
         if box is None:
             box = Sandbox()
-            box.load(code)
-            _SHARED_BOXES[key] = box
+            box.load(program)
+            _SHARED_BOXES[program.digest] = box
         self._box = box
 
     def __call__(self, obs: Any, action: int, next_obs: Any, info: Any, state: Any) -> tuple[float, dict[str, float]]:
@@ -66,14 +154,13 @@ class GeneratedReward(gym.Wrapper):
     """Replaces (or adds to) the env reward with a verified reward program's output.
 
     Per episode it sums each component; at episode end ``info["reward_components"]`` holds those sums and
-    ``pop_episode_log()`` hands them to the trainer, which summarises mean/min/max per component per cycle
-    (Eureka-style reward reflection feeds those numbers back to the LLM).
+    ``pop_episode_log()`` hands them to the trainer, which summarises mean/min/max per component per cycle.
     """
 
     def __init__(
         self,
         env: gym.Env,
-        program: RewardProgram | str,
+        program: ProgramLike,
         *,
         combine: Literal["replace", "add"] = "replace",
         runner: Runner = "auto",
@@ -83,27 +170,18 @@ class GeneratedReward(gym.Wrapper):
         max_logged_episodes: int = 10_000,
     ) -> None:
         super().__init__(env)
-        from gymsmith.generator.verify_reward import static_check
-
-        self.program = program if isinstance(program, RewardProgram) else RewardProgram(mode="code", source=program)
-        reasons = static_check(self.program.source)
-        if reasons:
-            raise ValueError("reward program refused by the static layer: " + "; ".join(reasons))
-        self._code = compile_program(self.program.source)
+        self.program = CompiledProgram.of(program)
         self.combine = combine
         self.runner_kind: Runner = runner
         self.on_error = on_error
         self.timeout_s = timeout_s
         self.unconfined_ok = unconfined_ok
         self._runner: Callable[..., tuple[float, dict[str, float]]] | None = None
-        self._features: Mapping[str, float] | None = None
-        self._step = 0
-        self._events: tuple[str, ...] = ()
-        self._sums: dict[str, float] = {}
-        self._return = 0.0
-        self._faults = 0
-        self.last_fault = ""
-        self.episode_log: deque[dict[str, float]] = deque(maxlen=max_logged_episodes)
+        self.episodes = RewardEpisodes(1, max_logged_episodes)
+
+    @property
+    def last_fault(self) -> str:
+        return self.episodes.last_fault
 
     # -- runner choice is lazy: env factories build the wrapper before the worker confines itself
 
@@ -118,68 +196,35 @@ class GeneratedReward(gym.Wrapper):
                     "or unconfined_ok=True for programs you trust"
                 )
             self.runner_kind = "inprocess"
-            return InProcessProgram(self._code, timeout_s=self.timeout_s)
+            return InProcessProgram(self.program, timeout_s=self.timeout_s)
         self.runner_kind = "sandbox"
-        return _SandboxRunner(self.program.source, self._code)
+        return _SandboxRunner(self.program)
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
-        if "features" not in info:
-            raise ValueError(
-                "GeneratedReward needs info['features'] from the env; wrap MiniGrid envs with "
-                "gymsmith.envs.minigrid_family.wrap_minigrid"
-            )
+        self.episodes.start(0, info)
         if self._runner is None:
             self._runner = self._make_runner()
-        self._features = info["features"]
-        self._step = 0
-        self._events = ()
-        self._sums = {}
-        self._return = 0.0
-        self._faults = 0
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, env_reward, terminated, truncated, info = self.env.step(action)
-        features = info["features"]
-        events = info.get("events") or ()
-        program_info = {
-            "events": tuple(events),
-            "terminated": bool(terminated),
-            "truncated": bool(truncated),
-            "env_reward": float(env_reward),
-        }
-        state = {"episode_step": self._step, "events_so_far": self._events}
+        episodes = self.episodes
+        row = episodes.row(0, action, info, env_reward, terminated, truncated)
         try:
-            total, comps = self._runner(self._features, int(action), features, program_info, state)  # type: ignore[misc]
+            total, comps = self._runner(*row)  # type: ignore[misc]
         except SandboxError as exc:
             if self.on_error == "raise":
                 raise RewardProgramError(f"reward program failed ({exc.kind}): {exc}") from exc
-            self._faults += 1
-            self.last_fault = f"{exc.kind}: {exc}"
+            episodes.fault(0, exc)
             total, comps = 0.0, {}
-        sums = self._sums
-        for name, value in comps.items():
-            sums[name] = sums.get(name, 0.0) + value
-        self._return += total
-        self._step += 1
-        if events:
-            self._events = self._events + tuple(events)
-        self._features = features
+        episodes.step(0, row, total, list(comps), comps.values(), terminated or truncated, info)
         reward = total if self.combine == "replace" else float(env_reward) + total
-        if terminated or truncated:
-            record = dict(sums)
-            info["reward_components"] = record
-            info["reward_program_return"] = self._return
-            info["reward_faults"] = self._faults
-            self.episode_log.append({**record, "__return__": self._return, "__faults__": float(self._faults)})
         return obs, reward, terminated, truncated, info
 
     def pop_episode_log(self) -> list[dict[str, float]]:
         """Per-episode component sums since the last call (call through ``VecEnv.env_method``)."""
-        out = list(self.episode_log)
-        self.episode_log.clear()
-        return out
+        return self.episodes.pop_log()
 
 
 def summarise_components(episodes: Iterable[Mapping[str, float]]) -> dict[str, Stat]:
@@ -197,7 +242,6 @@ def _vec_wrapper_class() -> type:
     cls = globals().get("_VEC_CLASS")
     if cls is not None:
         return cls
-    import numpy as np
     from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
     class GeneratedRewardVecEnv(VecEnvWrapper):
@@ -210,7 +254,7 @@ def _vec_wrapper_class() -> type:
         def __init__(
             self,
             venv: VecEnv,
-            program: RewardProgram | str,
+            program: ProgramLike,
             *,
             combine: Literal["replace", "add"] = "replace",
             on_error: Literal["zero", "raise"] = "zero",
@@ -218,104 +262,55 @@ def _vec_wrapper_class() -> type:
             max_logged_episodes: int = 10_000,
         ) -> None:
             super().__init__(venv)
-            from gymsmith.generator.verify_reward import static_check
-
-            self.program = program if isinstance(program, RewardProgram) else RewardProgram(mode="code", source=program)
-            reasons = static_check(self.program.source)
-            if reasons:
-                raise ValueError("reward program refused by the static layer: " + "; ".join(reasons))
+            self.program = CompiledProgram.of(program)
             self.combine = combine
             self.on_error = on_error
             self._box = sandbox or Sandbox()
-            self._box.load(compile_program(self.program.source))
-            n = venv.num_envs
-            self._prev: list[Mapping[str, float] | None] = [None] * n
-            self._steps = [0] * n
-            self._events: list[tuple[str, ...]] = [()] * n
-            self._sums: list[dict[str, float]] = [{} for _ in range(n)]
-            self._returns = [0.0] * n
-            self._faults = [0] * n
+            self._box.load(self.program)
+            self.episodes = RewardEpisodes(venv.num_envs, max_logged_episodes)
             self._actions: Any = None
-            self.last_fault = ""
-            self.episode_log: deque[dict[str, float]] = deque(maxlen=max_logged_episodes)
 
-        def _start_episode(self, i: int, info: Mapping[str, Any]) -> None:
-            if "features" not in info:
-                raise ValueError("GeneratedRewardVecEnv needs info['features'] from every sub-env at reset")
-            self._prev[i] = info["features"]
-            self._steps[i], self._events[i], self._sums[i] = 0, (), {}
-            self._returns[i], self._faults[i] = 0.0, 0
+        @property
+        def last_fault(self) -> str:
+            return self.episodes.last_fault
 
         def reset(self) -> Any:
             obs = self.venv.reset()
             for i, info in enumerate(self.venv.reset_infos):
-                self._start_episode(i, info)
+                self.episodes.start(i, info)
             return obs
 
         def step_async(self, actions: Any) -> None:
-            self._actions = actions
+            self._actions = np.asarray(actions).tolist()
             self.venv.step_async(actions)
 
         def step_wait(self) -> Any:
             obs, env_rewards, dones, infos = self.venv.step_wait()
+            episodes, done_list = self.episodes, dones.tolist()
+            steps = zip(self._actions, env_rewards.tolist(), done_list, infos, strict=True)
             rows = []
-            for i, info in enumerate(infos):
-                truncated = bool(info.get("TimeLimit.truncated", False))
-                rows.append(
-                    (
-                        self._prev[i],
-                        int(self._actions[i]),
-                        info["features"],
-                        {
-                            "events": tuple(info.get("events") or ()),
-                            "terminated": bool(dones[i]) and not truncated,
-                            "truncated": truncated,
-                            "env_reward": float(env_rewards[i]),
-                        },
-                        {"episode_step": self._steps[i], "events_so_far": self._events[i]},
-                    )
-                )
-            n = len(rows)
+            for i, (action, reward, done, info) in enumerate(steps):
+                truncated = info.get("TimeLimit.truncated", False)
+                rows.append(episodes.row(i, action, info, reward, done and not truncated, truncated))
             try:
-                names, flat, k = self._box.call_arrays(rows, encoded=True)
+                names, flat, k = self._box.call_arrays(rows, encoded=True)  # [total, c1..ck] per row
             except SandboxError as exc:
                 if self.on_error == "raise":
                     raise RewardProgramError(f"reward program failed ({exc.kind}): {exc}") from exc
-                self.last_fault = f"{exc.kind}: {exc}"
-                names, k = [], 0
-                flat = [0.0] * n
-                for i in range(n):
-                    self._faults[i] += 1
-            width = k + 1
-            totals = np.asarray(flat[0::width], dtype=np.float32)
-            rewards = totals if self.combine == "replace" else env_rewards + totals
+                names, flat, k = [], array("d", bytes(8 * len(rows))), 0
+                for i in range(len(rows)):
+                    episodes.fault(i, exc)
+            w = k + 1
             for i, info in enumerate(infos):
-                sums = self._sums[i]
-                base = i * width
-                for j, name in enumerate(names):
-                    sums[name] = sums.get(name, 0.0) + flat[base + 1 + j]
-                self._returns[i] += flat[base]
-                self._steps[i] += 1
-                events = rows[i][3]["events"]
-                if events:
-                    self._events[i] = self._events[i] + events
-                if dones[i]:
-                    record = dict(sums)
-                    info["reward_components"] = record
-                    info["reward_program_return"] = self._returns[i]
-                    info["reward_faults"] = self._faults[i]
-                    self.episode_log.append(
-                        {**record, "__return__": self._returns[i], "__faults__": float(self._faults[i])}
-                    )
-                    self._start_episode(i, self.venv.reset_infos[i])
-                else:
-                    self._prev[i] = info["features"]
+                b = i * w
+                if episodes.step(i, rows[i], flat[b], names, flat[b + 1 : b + w], done_list[i], info):
+                    episodes.start(i, self.venv.reset_infos[i])
+            totals = np.frombuffer(flat, dtype=np.float64)[::w].astype(np.float32)
+            rewards = totals if self.combine == "replace" else env_rewards + totals
             return obs, rewards, dones, infos
 
         def pop_episode_log(self) -> list[dict[str, float]]:
-            out = list(self.episode_log)
-            self.episode_log.clear()
-            return out
+            return self.episodes.pop_log()
 
         def close(self) -> None:
             self._box.close()

@@ -26,7 +26,7 @@ from gymsmith.generator.reward_catalogue import (
     describe,
     render_compose,
 )
-from gymsmith.generator.sandbox import SAFE_BUILTIN_NAMES
+from gymsmith.sandbox import SAFE_BUILTIN_NAMES
 from gymsmith.schemas import LLMCall, RewardProgram, Stat, TaskSpec, Verdict
 from gymsmith.templates import environment, render
 
@@ -58,14 +58,28 @@ class Candidate:
     call: LLMCall
 
 
+_IMPORT_LINE = re.compile(r"\s*(import|from)\s")
+
+
 def extract_body(text: str) -> str:
-    """Take the function body from a fenced block (or the bare answer) and indent it by 4 spaces."""
+    """Take the function body from a fenced block (or the bare answer) and indent it by 4 spaces.
+
+    Code models often answer with a whole program despite the instructions: imports on top, then
+    ``def reward(...)``. The def line goes, the imports move into the body, where the static layer accepts
+    ``import math`` and refuses anything else with a reason the model can act on.
+    """
     match = re.search(r"```(?:python)?\s*\n(.*?)```", text, re.S)
     code = match.group(1) if match else text
     lines = code.splitlines()
-    if lines and lines[0].lstrip().startswith("def reward"):
-        lines = lines[1:]  # a full function despite the instructions: keep its body
-    body = textwrap.dedent("\n".join(lines)).strip("\n")
+    head = 0
+    while head < len(lines) and (not lines[head].strip() or _IMPORT_LINE.match(lines[head])):
+        head += 1
+    imports = [line.strip() for line in lines[:head] if line.strip()]
+    if head < len(lines) and lines[head].lstrip().startswith("def reward"):
+        body = textwrap.dedent("\n".join(lines[head + 1 :])).strip("\n")
+        body = "\n".join([*imports, body])
+    else:
+        body = textwrap.dedent("\n".join(lines)).strip("\n")
     return textwrap.indent(body or "return 0.0, {}", "    ")
 
 

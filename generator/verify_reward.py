@@ -3,7 +3,8 @@ act on.
 
 Layers, in order (each assumes the previous passed, so the first failure ends the run):
 
-* ``static``: size, parse, AST allow-list, names/attributes/argument writes, then RestrictedPython;
+* ``static``: size, parse, AST allow-list, names/attributes/argument writes, then RestrictedPython
+  (``gymsmith.sandbox.static`` and ``CompiledProgram``);
 * ``isolation``: load and run on a few transitions in the `Sandbox` — timeouts, memory, recursion, blocked
   system calls and runtime guard hits end here;
 * ``smoke``: all recorded random-policy transitions, twice: finite, typed, bounded, deterministic, cheap;
@@ -13,7 +14,6 @@ Layers, in order (each assumes the previous passed, so the first failure ends th
 
 from __future__ import annotations
 
-import ast
 import atexit
 import functools
 import math
@@ -24,211 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from gymsmith.envs.family import Family, Policy
-from gymsmith.generator.sandbox import (
-    _ALLOWED_ATTRS,
-    SAFE_BUILTIN_NAMES,
+from gymsmith.sandbox import (
+    CompiledProgram,
     ProgramCompileError,
+    ProgramRefused,
     Sandbox,
     SandboxError,
     compile_program,
     encode_row,
 )
 from gymsmith.schemas import Rejection, RewardProgram, Verdict
-
-# ------------------------------------------------------------------------------------------ static layer
-
-MAX_SOURCE_CHARS = 8000
-MAX_AST_NODES = 3000
-REWARD_PARAMS = 5
-
-_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
-    ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign, ast.AugAssign, ast.If,
-    ast.For, ast.While, ast.Break, ast.Continue, ast.Pass, ast.Expr, ast.BoolOp, ast.BinOp, ast.UnaryOp,
-    ast.Compare, ast.Call, ast.IfExp, ast.Dict, ast.List, ast.Tuple, ast.Constant, ast.Name, ast.Load,
-    ast.Store, ast.Attribute, ast.Subscript, ast.Slice, ast.ListComp, ast.DictComp, ast.GeneratorExp,
-    ast.comprehension, ast.keyword, ast.Lambda, ast.Starred, ast.JoinedStr, ast.FormattedValue,
-    ast.boolop, ast.unaryop, ast.cmpop, ast.operator,
-)  # fmt: skip
-
-#: Why each construct is refused, in the words the LLM will read in the repair prompt.
-_NODE_REASONS: dict[type[ast.AST], str] = {
-    ast.Import: "import statements are not allowed; `math` and the helpers are already available",
-    ast.ImportFrom: "import statements are not allowed; `math` and the helpers are already available",
-    ast.ClassDef: "class definitions are not allowed; use plain functions",
-    ast.Try: "try/except is not allowed; write code that cannot raise",
-    ast.Raise: "raise is not allowed",
-    ast.With: "with-statements are not allowed",
-    ast.Global: "global/nonlocal state is not allowed; reward programs must be pure functions",
-    ast.Nonlocal: "global/nonlocal state is not allowed; reward programs must be pure functions",
-    ast.Delete: "del is not allowed",
-    ast.Yield: "generators (yield) are not allowed",
-    ast.YieldFrom: "generators (yield) are not allowed",
-    ast.Await: "async code is not allowed",
-    ast.AsyncFunctionDef: "async code is not allowed",
-    ast.Set: "set literals are not allowed: their iteration order changes between processes",
-    ast.SetComp: "set comprehensions are not allowed: their iteration order changes between processes",
-    ast.NamedExpr: "the walrus operator is not allowed",
-    ast.Assert: "assert is not allowed",
-}
-
-FORBIDDEN_NAMES = frozenset(
-    {
-        "exec", "eval", "compile", "open", "getattr", "setattr", "delattr", "hasattr", "globals", "locals",
-        "vars", "breakpoint", "input", "print", "dir", "type", "object", "super", "help", "exit", "quit",
-        "memoryview", "bytearray", "bytes", "classmethod", "staticmethod", "property", "iter", "next", "id",
-        "hash", "format", "issubclass", "builtins", "os", "sys", "subprocess", "socket", "ctypes", "importlib",
-        "np", "numpy", "random", "time", "pickle", "marshal", "signal", "threading", "multiprocessing",
-    }
-)  # fmt: skip
-MUTATING_METHODS = frozenset(
-    {
-        "append",
-        "extend",
-        "insert",
-        "pop",
-        "remove",
-        "sort",
-        "reverse",
-        "update",
-        "setdefault",
-        "clear",
-        "popitem",
-        "add",
-        "discard",
-    }  # fmt: skip
-)
-ALLOWED_ATTRIBUTES = frozenset().union(*_ALLOWED_ATTRS.values())
-PROVIDED_NAMES = frozenset(SAFE_BUILTIN_NAMES) | {"range", "clip", "sign", "math", "True", "False", "None"}
-_AVAILABLE = "math, " + ", ".join(sorted(PROVIDED_NAMES - {"math", "True", "False", "None"}))
-
-
-def _root_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _bound_names(tree: ast.AST) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-    return names
-
-
-def static_check(source: str) -> list[str]:
-    """Every reason the source is refused before it runs (empty list: it may go on to RestrictedPython)."""
-    if len(source) > MAX_SOURCE_CHARS:
-        return [f"the program is {len(source)} characters; the limit is {MAX_SOURCE_CHARS}"]
-    try:
-        tree = ast.parse(source, filename="<reward_program>")
-    except SyntaxError as exc:
-        return [f"line {exc.lineno}: syntax error: {exc.msg}"]
-    nodes = list(ast.walk(tree))
-    if len(nodes) > MAX_AST_NODES:
-        return [f"the program has {len(nodes)} syntax nodes; the limit is {MAX_AST_NODES}"]
-    reasons: list[str] = []
-
-    def refuse(node: ast.AST, why: str) -> None:
-        line = getattr(node, "lineno", None)
-        text = f"line {line}: {why}" if line else why
-        if text not in reasons:
-            reasons.append(text)
-
-    # module shape: constants and function definitions only
-    reward_fn: ast.FunctionDef | None = None
-    for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef):
-            if stmt.name == "reward":
-                reward_fn = stmt
-        elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-            pass
-        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            pass  # docstring
-        elif type(stmt) in _NODE_REASONS:
-            pass  # reported below with its own reason
-        else:
-            refuse(stmt, "only constants and function definitions may appear at module level")
-    if reward_fn is None:
-        reasons.append("the program must define `def reward(obs, action, next_obs, info, state)` at module level")
-    else:
-        args = reward_fn.args
-        if (
-            len(args.args) != REWARD_PARAMS
-            or args.posonlyargs
-            or args.vararg
-            or args.kwarg
-            or args.kwonlyargs
-            or args.defaults
-        ):
-            refuse(reward_fn, "reward must take exactly 5 plain parameters: (obs, action, next_obs, info, state)")
-    params = {a.arg for a in reward_fn.args.args} if reward_fn is not None else set()
-    known = PROVIDED_NAMES | _bound_names(tree)
-
-    for node in nodes:
-        if isinstance(node, ast.alias):
-            continue  # part of an import, already refused
-        reason = _NODE_REASONS.get(type(node))
-        if reason:
-            refuse(node, reason)
-            continue
-        if not isinstance(node, _ALLOWED_NODES):
-            refuse(node, f"{type(node).__name__} syntax is not allowed in reward programs")
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.Lambda)) and getattr(node, "decorator_list", None):
-            refuse(node, "decorators are not allowed")
-        if isinstance(node, ast.Name):
-            if node.id.startswith("_"):
-                refuse(node, f"name {node.id!r} starts with an underscore; such names are reserved")
-            elif node.id in FORBIDDEN_NAMES:
-                refuse(node, f"{node.id!r} is not available to reward programs")
-            elif isinstance(node.ctx, ast.Load) and node.id not in known:
-                refuse(node, f"name {node.id!r} is not defined; available: {_AVAILABLE}")
-        elif isinstance(node, ast.Attribute):
-            if node.attr.startswith("_"):
-                refuse(node, f"attribute {node.attr!r}: underscore (dunder) attributes are not allowed")
-            elif isinstance(node.ctx, ast.Store):
-                refuse(node, f"assigning to attribute {node.attr!r} is not allowed")
-            elif node.attr not in ALLOWED_ATTRIBUTES:
-                refuse(node, f"attribute {node.attr!r} is not available (allowed: math functions and "
-                             f"get/keys/values/items on mappings, list and str basics)")  # fmt: skip
-        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
-            if _root_name(node.value) in params:
-                refuse(node, f"writing into argument {_root_name(node.value)!r}: reward programs must not "
-                             "mutate their inputs")  # fmt: skip
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
-            if _root_name(node.target) in params:
-                refuse(node, f"writing into argument {_root_name(node.target)!r}: reward programs must not "
-                             "mutate their inputs")  # fmt: skip
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in MUTATING_METHODS and _root_name(node.func.value) in params:
-                refuse(node, f"calling .{node.func.attr}() on argument {_root_name(node.func.value)!r}: reward "
-                             "programs must not mutate their inputs")  # fmt: skip
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if "__" in node.value or "{0." in node.value or "{." in node.value:
-                refuse(node, "strings containing '__' or format-field attribute access are not allowed")
-        elif isinstance(node, ast.Assign) and reward_fn is not None:
-            for target in node.targets:
-                if isinstance(target, ast.Name) and target.id == "reward" and node not in tree.body:
-                    refuse(node, "rebinding `reward` is not allowed")
-    return reasons
-
-
-def _static_layer(source: str) -> tuple[Any, list[str]]:
-    reasons = static_check(source)
-    if reasons:
-        return None, reasons
-    try:
-        return compile_program(source), []
-    except ProgramCompileError as exc:
-        return None, [f"RestrictedPython: {e}" for e in exc.errors]
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-        return None, [f"the program could not be compiled: {type(exc).__name__}: {exc}"]
-
 
 # ----------------------------------------------------------------------------------------- transitions
 
@@ -486,9 +291,10 @@ def verify_reward_program(
             return verdict("static", "RestrictedPython: " + "; ".join(exc.errors))
         details["layers"]["static"] = "AST layer bypassed (tests only)"
     else:
-        code, reasons = _static_layer(program.source)
-        if reasons:
-            return verdict("static", "; ".join(reasons[:6]))
+        try:
+            code = CompiledProgram.of(program).code
+        except ProgramRefused as exc:
+            return verdict("static", "; ".join(exc.reasons[:6]))
         details["layers"]["static"] = "ok"
 
     # -- isolation

@@ -185,6 +185,9 @@ def run(
     steps: int | None = typer.Option(None, "--steps", help="env steps per cycle"),
     n_envs: int | None = typer.Option(None, "--n-envs"),
     k: int | None = typer.Option(None, "-k", help="levels per proposal (llm), reward candidates (llm-reward)"),
+    goals: int | None = typer.Option(
+        None, "--goals", help="llm: goals the LLM writes with its levels, probed every cycle as per-skill success"
+    ),
     target_ratio: float | None = typer.Option(None, "--target-ratio"),
     generated_cycles: int | None = typer.Option(
         None, "--generated-cycles", help="llm: cycles on generated levels, then the target alone (EnvGen's schedule)"
@@ -221,6 +224,8 @@ def run(
     try:
         if reward is not None:
             overrides["reward"] = _load_reward(reward)
+        if goals is not None:
+            overrides["llm"] = {"goals": goals}
         if resume:
             ignored = [k for k, v in overrides.items() if v is not None and k not in ("cycles", "runs_dir")]
             if ignored or config is not None:
@@ -462,7 +467,7 @@ def doctor() -> None:
     except ImportError:
         table.add_row("llama-cpp-python", "[yellow]not installed (local backend: pip install 'gymsmith\\[local]')[/]")
     try:
-        from gymsmith.generator.sandbox import sandbox_layers
+        from gymsmith.sandbox import sandbox_layers
 
         for name, status in sandbox_layers().items():
             table.add_row(f"sandbox: {name}", str(status))

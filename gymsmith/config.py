@@ -185,11 +185,13 @@ def build_config(path: str | Path | None = None, overrides: dict[str, Any] | Non
         if value is None:
             continue
         if key in ("target_env", "description"):
-            data.setdefault("task", {})
-            data["task"] = {**(data["task"] or {}), key: value}
+            data["task"] = {**(data.get("task") or {}), key: value}
         elif "." in key:  # a nested setting (``llm.generated_cycles``): the file's other values in it stay
             section, name = key.split(".", 1)
             data[section] = {**(data.get(section) or {}), name: value}
+        elif isinstance(value, dict) and isinstance(data.get(key), dict):
+            # a flag setting one field of a section keeps the section's other fields from the file
+            data[key] = {**data[key], **value}
         else:
             data[key] = value
     try:

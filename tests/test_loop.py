@@ -34,3 +34,31 @@ def test_two_cycle_llm_loop_on_replay(tmp_path):
         assert c["checkpoint"].endswith(".zip")
     proposal = json.loads(store.table("proposals", run_id)[0]["body"])
     assert proposal["env_configs"], "the recorded proposal contained levels"
+
+
+def test_goals_a_strategy_hands_over_are_probed_in_that_cycles_evaluation(tmp_path):
+    """LLM-written goals are per-skill probes: scored on the evaluation's own episodes, stored, fed back."""
+    from gymsmith.curricula.base import Artifacts, Decision, TargetOnly
+    from gymsmith.schemas import Goal
+
+    goals = [Goal(name="unlock", events=["picked_up_key", "opened_door"]), Goal(name="key", events=["picked_up_key"])]
+
+    class WithGoals(TargetOnly):
+        def decide(self, history):  # type: ignore[no-untyped-def]
+            return Decision(super().decide(history).mixture, Artifacts(goals=goals))
+
+    from gymsmith import api
+
+    config = loop_config(tmp_path, curriculum="target", cycles=1, backend="local", cassette=None, eval_episodes=6,
+                         task={"target_env": "MiniGrid-DoorKey-5x5-v0"})
+    prepared = api.prepare(config)
+    prepared.strategy = WithGoals(prepared.family, prepared.task)
+    store = api.open_store(tmp_path)
+    run_id = store.create_run(config.model_dump(mode="json"))
+    store.close()
+    summary = api._execute(prepared, run_id, None)
+    feedback = summary.cycles[0]["feedback"]
+    assert set(feedback["goals"]) == {"unlock", "key"} and feedback["goals"]["key"]["n"] == 6
+    # a goal's success is never above that of any one of its events
+    assert feedback["goals"]["unlock"]["mean"] <= feedback["skills"]["opened_door"]["mean"]
+    assert feedback["goals"]["key"]["mean"] == feedback["skills"]["picked_up_key"]["mean"]

@@ -226,3 +226,11 @@ def test_bad_config_values_fail_before_any_training_naming_the_field(tmp_path, f
     assert result.exit_code == 2, output
     assert field in output, output
     assert not (tmp_path / "runs").exists(), "nothing was created: no run store, no run row"
+
+
+def test_a_flag_setting_one_field_of_a_section_keeps_the_files_other_fields(tmp_path):
+    """No field the caller set is silently replaced: --goals sets llm.goals and keeps the file's llm.mixture."""
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"curriculum": "llm", "llm": {"mixture": "archive", "archive_size": 4}}))
+    merged = build_config(config, {"llm": {"goals": 2}, "seed": None})
+    assert (merged.llm.mixture, merged.llm.archive_size, merged.llm.goals) == ("archive", 4, 2)

@@ -21,19 +21,16 @@ from pathlib import Path
 import pytest
 
 from gymsmith.envs import family_for  # noqa: E402
-from gymsmith.generator.sandbox import (
+from gymsmith.generator.verify_reward import RewardFixtures, reward_fixtures, verify_reward_program
+from gymsmith.sandbox import (
     InProcessProgram,
     Sandbox,
     SandboxError,
+    confine_current_process,
     encode_row,
     process_confined,
     sandbox_layers,
-)
-from gymsmith.generator.verify_reward import (
-    RewardFixtures,
-    reward_fixtures,
     static_check,
-    verify_reward_program,
 )
 from gymsmith.schemas import DEFAULT_TARGET  # noqa: E402
 
@@ -327,6 +324,44 @@ def test_call_batch_api(box: Sandbox, fixtures: RewardFixtures) -> None:
     assert encode_row(rows[0])[3]["events"] == tuple(rows[0]["info"]["events"])
 
 
+def test_continued_rows_see_the_obs_they_continue(box: Sandbox) -> None:
+    """A row whose obs is the mapping sent as that row's next_obs last time is not sent again; the program must
+    see exactly what a full row would show it, also after a failed call and a restart."""
+    box.load(
+        "def reward(obs, action, next_obs, info, state):\n"
+        "    if action == 9:\n        return 1.0 / 0.0, {}\n"
+        "    d = next_obs['x'] - obs['x']\n    return d, {'d': d, 'obs_x': obs['x']}\n"
+    )
+    a, b, c, d = ({"x": float(v)} for v in (1, 2, 4, 8))
+    info, state = {"events": ()}, {"episode_step": 0, "events_so_far": ()}
+
+    def call(rows: list) -> list:
+        names, flat, k = box.call_arrays(rows, encoded=True)
+        return [(flat[i * (k + 1)], flat[i * (k + 1) + 2]) for i in range(len(rows))]  # (total, obs_x)
+
+    assert call([(a, 0, b, info, state), (c, 0, d, info, state)]) == [(1.0, 1.0), (4.0, 4.0)]
+    assert box._last_next == [b, d]
+    # row 0 continues (b is its last next_obs), row 1 starts afresh (a new episode: its obs is not d)
+    assert call([(b, 0, c, info, state), (a, 0, b, info, state)]) == [(2.0, 2.0), (1.0, 1.0)]
+    with pytest.raises(SandboxError):
+        box.call_arrays([(c, 9, d, info, state), (b, 0, c, info, state)], encoded=True)
+    assert box._last_next == []  # nothing continues a failed call
+    assert call([(c, 0, d, info, state), (b, 0, c, info, state)]) == [(4.0, 4.0), (2.0, 2.0)]
+    box.restart()
+    assert box._last_next == []
+    assert call([(d, 0, a, info, state), (c, 0, d, info, state)]) == [(-7.0, 8.0), (4.0, 4.0)]
+
+
+def test_fast_replies_follow_a_change_of_components(box: Sandbox) -> None:
+    row = ({"x": 1.0}, 0, {"x": 1.0}, {"events": ()}, {"episode_step": 0, "events_so_far": ()})
+    box.load("def reward(obs, action, next_obs, info, state):\n    return 1.0, {'a': 1.0}\n")
+    for _ in range(3):  # the first reply names the components, the next ones do not repeat them
+        assert box.call_batch([row, row]) == [(1.0, {"a": 1.0})] * 2
+    box.load("def reward(obs, action, next_obs, info, state):\n    return 2.0, {'b': 2.0, 'c': 0.5}\n")
+    assert box.call_batch([row]) == [(2.0, {"b": 2.0, "c": 0.5})]
+    assert box.call_batch([row]) == [(2.0, {"b": 2.0, "c": 0.5})]
+
+
 def _expert_episode(env, policy) -> list[dict]:
     import random
 
@@ -403,13 +438,12 @@ def _confined_child(queue: multiprocessing.Queue) -> None:
         from gymsmith.envs.minigrid.expert import expert_policy
         from gymsmith.envs.reward_wrapper import GeneratedReward, confined_env_factory
         from gymsmith.generator.reward_catalogue import default_program
-        from gymsmith.generator.sandbox import confinement_report
         from gymsmith.schemas import TargetEnv
 
         program = default_program(family_for(DEFAULT_TARGET))
         factory = confined_env_factory(lambda: GeneratedReward(make_env(TargetEnv()), program))
         env = factory()
-        out["report"] = confinement_report()
+        out["report"] = confine_current_process()  # what the factory applied (calling again changes nothing)
         out["confined"] = process_confined()
         for name, attempt in {
             "socket": lambda: socket.socket(),
@@ -455,8 +489,6 @@ def test_inprocess_runner_in_confined_worker(canary: str, listener: socket.socke
 
 
 def test_confining_the_main_process_is_refused() -> None:
-    from gymsmith.generator.sandbox import confine_current_process
-
     with pytest.raises(RuntimeError, match="main process"):
         confine_current_process()
 
@@ -478,6 +510,76 @@ def test_compose_validation_and_schema() -> None:
     )
     assert static_check(program.source) == []
     assert program.components == ["hazard", "event_dropped_key"]
+
+
+# ------------------------------------------------------------------------------------ imports of math
+
+
+ROW = ({"x": 4.0}, 0, {"x": 9.0}, {"events": ()}, {"events_so_far": ()})
+
+#: What code models write out of habit; each must compute sqrt(9) + exp(0) = 4 in the sandbox.
+MATH_IMPORTS = {
+    "import_on_top": "import math\n\ndef reward(obs, action, next_obs, info, state):\n"
+    "    v = math.sqrt(next_obs['x']) + math.exp(0.0)\n    return v, {'v': v}\n",
+    "from_import_on_top": "from math import sqrt, exp\n\ndef reward(obs, action, next_obs, info, state):\n"
+    "    v = sqrt(next_obs['x']) + exp(0.0)\n    return v, {'v': v}\n",
+    "inside_function": "def reward(obs, action, next_obs, info, state):\n    import math\n"
+    "    from math import sqrt\n    v = sqrt(next_obs['x']) + math.exp(0.0)\n    return v, {'v': v}\n",
+    "aliased": "import math as m\nfrom math import sqrt as root\n\ndef reward(obs, action, next_obs, info, state):\n"
+    "    v = root(next_obs['x']) + m.exp(0.0)\n    return v, {'v': v}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATH_IMPORTS))
+def test_math_imports_are_accepted_and_run(name: str, box: Sandbox) -> None:
+    source = MATH_IMPORTS[name]
+    assert static_check(source) == []
+    box.load(source)
+    assert box.call_batch([ROW]) == [(4.0, {"v": 4.0})]
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("import os", "import of os is not allowed: only `import math`"),
+        ("import math, os", "import of os is not allowed: only `import math`"),
+        ("import os as math", "import of os is not allowed: only `import math`"),
+        ("from math import *", "`from math import *` is not allowed; name what you use"),
+        ("from math import factorial", "math.factorial is not available; math offers: pi, e"),
+        ("from os import path as math", "importing from os is not allowed: only `import math`"),
+        ("import math.sqrt", "import of math.sqrt is not allowed: only `import math`"),
+        ("from math import sqrt as _s", "cannot bind an import to the name '_s'"),
+        ("from math import sqrt as open", "cannot bind an import to the name 'open'"),
+        ("x = __import__('os')", "'__import__' starts with an underscore"),
+    ],
+)
+def test_other_imports_refused_naming_what_is_available(source: str, why: str) -> None:
+    reasons = static_check(source + "\n\ndef reward(obs, action, next_obs, info, state):\n    return 0.0, {}\n")
+    assert any(why in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize("statement", ["import os", "from math import factorial", "from os import path"])
+def test_runtime_import_guard_holds_without_the_static_layer(statement: str, box: Sandbox, fixtures) -> None:
+    """RestrictedPython compiles imports as they are: the namespace's __import__ is what refuses them."""
+    source = f"def reward(obs, action, next_obs, info, state):\n    {statement}\n    return 0.0, {{}}\n"
+    verdict = verify_reward_program(source, fixtures, sandbox=box, test_bypass="ast")
+    assert not verdict.accepted and verdict.rejections[0].layer == "isolation", verdict.reason()
+    assert "ImportError" in verdict.reason() and "math" in verdict.reason()
+
+
+def test_designer_keeps_imports_of_a_whole_program_answer() -> None:
+    from gymsmith.generator.reward_designer import extract_body
+
+    answer = "```python\nimport math\nfrom math import sqrt\n\ndef reward(obs, action, next_obs, info, state):\n" \
+             "    v = sqrt(next_obs['x']) + math.exp(0.0)\n    return v, {'v': v}\n```"  # fmt: skip
+    source = "def reward(obs, action, next_obs, info, state):\n" + extract_body(answer) + "\n"
+    assert static_check(source) == []
+    with Sandbox() as fresh:
+        fresh.load(source)
+        assert fresh.call_batch([ROW]) == [(4.0, {"v": 4.0})]
+    numpy_answer = "import numpy as np\ndef reward(obs, action, next_obs, info, state):\n    return 0.0, {}"
+    source = "def reward(obs, action, next_obs, info, state):\n" + extract_body(numpy_answer) + "\n"
+    assert any("import of numpy is not allowed" in r for r in static_check(source))
 
 
 # -------------------------------------------------------------------------------------------- epilogue
