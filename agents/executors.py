@@ -432,15 +432,19 @@ class RayExecutor(Executor):
 
 
 def make_executor(config: RunConfig) -> Executor:
-    """The executor a run config asks for; each job gets one core per env process it will run."""
-    cpus_per_job = 1 if config.vec == "dummy" else max(1, config.n_envs)
+    """The executor a run config asks for; each job gets one core per env process it will run.
+
+    ``vec: auto`` means one process per job here: independent jobs already fill the cores in parallel.
+    """
+    vec = "dummy" if config.vec == "auto" else config.vec
+    cpus_per_job = 1 if vec == "dummy" else max(1, config.n_envs)
     if config.executor == "ray":
         return RayExecutor(
-            address=config.ray_address, cpus_per_job=cpus_per_job, vec=config.vec, max_in_flight=config.parallel
+            address=config.ray_address, cpus_per_job=cpus_per_job, vec=vec, max_in_flight=config.parallel
         )
     if config.executor != "local":
         raise ValueError(f"executor must be local or ray, not {config.executor!r}")
-    return LocalExecutor(max_workers=config.parallel, cpus_per_job=cpus_per_job, vec=config.vec)
+    return LocalExecutor(max_workers=config.parallel, cpus_per_job=cpus_per_job, vec=vec)
 
 
 __all__ = [

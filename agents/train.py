@@ -21,6 +21,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
+from gymsmith.agents.executors import available_cores
 from gymsmith.agents.policies import policy_for
 from gymsmith.envs.family import Family, family_for, make_env
 from gymsmith.envs.goals import goal_success
@@ -51,6 +52,24 @@ def resolve_device(device: str = "auto") -> str:
     if device != "cpu" and not device.startswith("cuda"):
         raise ValueError(f"device must be auto, cpu or cuda[:N], not {device!r}")
     return device
+
+
+#: Below this many cores ``vec: auto`` keeps the envs in the trainer's process (see `resolve_vec`).
+SUBPROC_MIN_CORES = 4
+
+
+def resolve_vec(vec: str, n_envs: int) -> str:
+    """``auto``: a process per env (SubprocVecEnv) where there are cores to run them, else one process.
+
+    Measured on Crafter (``benchmarks/bench_crafter.py``, BENCHMARKS.md): on 2 shared cores 8 envs in worker
+    processes trained slower than in the trainer's process (190 vs 234 steps/s): the workers only take turns
+    with the learner on the same cores and add pipe traffic. With 4 or more cores the env steps run in parallel.
+    """
+    if vec == "auto":
+        return "subproc" if n_envs > 1 and available_cores() >= SUBPROC_MIN_CORES else "dummy"
+    if vec not in ("dummy", "subproc"):
+        raise ValueError(f"vec must be auto, dummy or subproc, not {vec!r}")
+    return vec
 
 
 def configure_threads(n_envs_processes: int = 1) -> None:
@@ -224,11 +243,12 @@ class Trainer:
         n_envs: int = 8,
         seed: int = 0,
         device: str = "auto",
-        vec: str = "dummy",
+        vec: str = "auto",
         ppo_kwargs: dict[str, Any] | None = None,
         tensorboard_dir: str | None = None,
         reward_program: RewardProgram | None = None,
         family: Family | None = None,
+        policy: str = "auto",
     ) -> None:
         self.target_env = target_env
         #: What success and the headline metric mean on this target (evaluation asks it).
@@ -236,17 +256,17 @@ class Trainer:
         self.n_envs = n_envs
         self.seed = seed
         self.device = resolve_device(device)
-        self.vec = vec
+        self.vec = resolve_vec(vec, n_envs)
         #: The program the current envs run (None: the env's own reward); see `reward_for`.
         self.reward_program = reward_program
         #: The mixture the envs sample from now (its ``reward`` field aside: see `reward_program`).
         self.mixture = target_mixture(target_env)
         self.vec_env = self._make_vec(self.mixture.model_copy(update={"reward": reward_program}))
-        policy, policy_kwargs = policy_for(self.vec_env.observation_space, self.family.obs_categories)
+        policy_name, policy_kwargs = policy_for(self.vec_env.observation_space, self.family.obs_categories, policy)
         kwargs = {**DEFAULT_PPO, **(ppo_kwargs or {})}
-        configure_threads(n_envs if vec == "subproc" else 1)
+        configure_threads(n_envs if self.vec == "subproc" else 1)
         self.model = PPO(
-            policy,
+            policy_name,
             self.vec_env,
             policy_kwargs=policy_kwargs,
             seed=seed,

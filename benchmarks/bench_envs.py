@@ -39,7 +39,7 @@ def bench_crafter(steps: int = 3000, rounds: int = 3, seed: int = 0) -> dict[str
     """Steps/s of `CrafterGenEnv` (default spec) vs plain ``crafter.Env``, resets included and excluded."""
     import crafter
 
-    from gymsmith.envs.crafter_family import CrafterGenEnv
+    from gymsmith.envs.crafter import CrafterGenEnv
 
     plain = crafter.Env(seed=seed)
     gen = CrafterGenEnv(seed=seed)

@@ -25,13 +25,15 @@ from typing import Any
 TARGET = "gymsmith/Crafter-v0"
 
 
-def train_on(device: str, n_envs: int, steps: int, vec: str, threads: int | None, seed: int) -> dict[str, Any]:
+def train_on(
+    device: str, n_envs: int, steps: int, vec: str, threads: int | None, seed: int, policy: str = "auto"
+) -> dict[str, Any]:
     """Steps/s of PPO on Crafter on one device, warm-up excluded."""
     import torch
 
     from gymsmith.agents.train import DEFAULT_PPO, Trainer, target_mixture
 
-    trainer = Trainer(TARGET, n_envs=n_envs, seed=seed, device=device, vec=vec)
+    trainer = Trainer(TARGET, n_envs=n_envs, seed=seed, device=device, vec=vec, policy=policy)
     try:
         if threads is not None:
             torch.set_num_threads(threads)
@@ -69,6 +71,7 @@ def main() -> None:
     parser.add_argument("--vec", choices=("subproc", "dummy"), default="subproc")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the Trainer's choice)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--policy", default="auto", help="image encoder: auto (NatureCNN), nature-cnn, impala")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
 
@@ -79,10 +82,10 @@ def main() -> None:
         f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()} ({gpu}); "
         f"{os.cpu_count()} CPU cores; python {platform.python_version()}"
     )
-    print(f"Crafter PPO (CnnPolicy), {args.n_envs} envs ({args.vec}), {args.steps} timed steps per device")
+    print(f"Crafter PPO ({args.policy} encoder), {args.n_envs} envs ({args.vec}), {args.steps} timed steps per device")
     results = []
     for device in [d.strip() for d in args.device.split(",") if d.strip()]:
-        r = train_on(device, args.n_envs, args.steps, args.vec, args.threads, args.seed)
+        r = train_on(device, args.n_envs, args.steps, args.vec, args.threads, args.seed, args.policy)
         results.append(r)
         print(
             f"  {r['device']:8s} {r['steps_per_s']:8.0f} steps/s  ({r['steps']} steps in {r['wall_s']:.1f} s; "

@@ -7,6 +7,11 @@ stopped (an unfinished run is resumed from its last committed cycle).
 
     .venv/bin/python benchmarks/outcome.py --target MiniGrid-DoorKey-8x8-v0 --steps 300000 --seeds 3 \
         --curricula target,dr,plr,llm
+    .venv/bin/python benchmarks/outcome.py --target crafter --steps 200000 --cycle-steps 25000 --seeds 2 \
+        --curricula target,dr,llm --generated-cycles 4 --curve-episodes 20 --final-episodes 50
+
+On a target whose family has another headline metric (Crafter: the Crafter score) the table, curves and CSV
+report that metric, plus each skill's final success. ``benchmarks/gpu_crafter.sh`` runs EnvGen's budget.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from gymsmith import api
 from gymsmith.agents.train import evaluate
 from gymsmith.api import open_store
 from gymsmith.config import RunConfig
+from gymsmith.curricula.report import headline
+from gymsmith.curricula.strategies import CURRICULA
 from gymsmith.envs import family_for
 from gymsmith.schemas import Stat
 
 RESULTS = Path(__file__).parent / "results"
 FIELDS = ["target", "curriculum", "seed", "steps", "final_success", "final_episodes", "wall_s", "run_id",
-          "llm_calls", "llm_tokens"]
+          "llm_calls", "llm_tokens", "metric", "final_score", "final_skills"]
 
 
 def _results_name(target: str, tag: str) -> str:
@@ -58,6 +65,11 @@ def run_pair(
     cycles) rather than restarted, so raising ``--steps`` reuses the steps already trained."""
     key = f"{curriculum}/{seed}"
     cycles = max(1, -(-args.steps // args.cycle_steps))
+    reads = CURRICULA.get(curriculum).reads  # a strategy setting given to a curriculum that ignores it is an error
+    llm: dict = {"mixture": args.llm_mixture}
+    if args.generated_cycles is not None:
+        llm["generated_cycles"] = args.generated_cycles
+    strategy = {"target_ratio": args.target_ratio, "k_levels": args.k, "llm": llm}
     config = RunConfig.model_validate({
         "task": {"target_env": args.target},
         "curriculum": curriculum,
@@ -65,13 +77,13 @@ def run_pair(
         "steps_per_cycle": args.cycle_steps,
         "n_envs": args.n_envs,
         "seed": seed,
-        "device": "cpu",
+        "device": args.device,
+        "vec": args.vec,
+        "policy": args.policy,
         "eval_episodes": args.curve_episodes,
-        "target_ratio": args.target_ratio,
         "backend": args.backend,
-        "k_levels": args.k,
         "runs_dir": str(runs_dir),
-        "llm": {"mixture": args.llm_mixture},
+        **{name: value for name, value in strategy.items() if name in reads},
     })
     start = time.perf_counter()
     resume = state.get(key)
@@ -88,8 +100,9 @@ def run_pair(
     store.close()
     from stable_baselines3 import PPO
 
-    model = PPO.load(last["checkpoint"], device="cpu")
-    final = evaluate(model, family_for(args.target), episodes=args.final_episodes, seed=50_000)
+    family = family_for(args.target)
+    model = PPO.load(last["checkpoint"], device=args.device)
+    final = evaluate(model, family, episodes=args.final_episodes, seed=50_000, skills=list(family.task().skills))
     return {
         "target": args.target,
         "curriculum": curriculum,
@@ -101,6 +114,9 @@ def run_pair(
         "run_id": summary.run_id,
         "llm_calls": len(calls),
         "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
+        "metric": final.metric,
+        "final_score": round(final.score, 4),
+        "final_skills": json.dumps({name: round(stat.mean, 4) for name, stat in final.skills.items()}),
     }
 
 
@@ -116,7 +132,8 @@ def _picks(spec: str, tag: str, specs: list[str]) -> bool:
 def learning_curves(
     args: argparse.Namespace, sources: list[tuple[Path, dict, str]]
 ) -> dict[str, list[list[tuple]]]:
-    """Per curriculum, one [(total_steps, target_success), ...] curve per seed, read back from the run stores."""
+    """Per curriculum, one [(total_steps, headline metric), ...] curve per seed, read back from the run stores."""
+    metric = family_for(args.target).metric
     out: dict[str, list[list[tuple]]] = {}
     specs = args.curricula.split(",")
     for spec in specs:
@@ -130,7 +147,7 @@ def learning_curves(
                 run_id = state.get(f"{curriculum}/{seed}")
                 cycles = store.cycles(run_id) if run_id else []
                 if cycles:
-                    curves.append([(c["total_steps"], c["target_success"]) for c in cycles])
+                    curves.append([(c["total_steps"], headline(c, metric)) for c in cycles])
             store.close()
         out[spec] = curves
     return out
@@ -143,6 +160,7 @@ def plot(args: argparse.Namespace, curves_by: dict[str, list[list[tuple]]], png:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    metric = family_for(args.target).metric
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for curriculum, curves in curves_by.items():
         if not curves:
@@ -152,10 +170,14 @@ def plot(args: argparse.Namespace, curves_by: dict[str, list[list[tuple]]], png:
         values = np.array([[p[1] for p in c[:n]] for c in curves])
         mean, std = values.mean(0), values.std(0)
         ax.plot(steps, mean, label=f"{curriculum} (n={len(curves)})")
-        ax.fill_between(steps, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1), alpha=0.2)
+        top = 1 if metric == "success" else None
+        ax.fill_between(steps, np.clip(mean - std, 0, top), np.clip(mean + std, 0, top), alpha=0.2)
     ax.set_xlabel("env steps (generated + target)")
-    ax.set_ylabel(f"success on {args.target}")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylabel(f"{metric.replace('_', ' ')} on {args.target}")
+    if metric == "success":
+        ax.set_ylim(0, 1.02)
+    else:
+        ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -176,16 +198,23 @@ def main() -> None:
     parser.add_argument("--backend", default="local")
     parser.add_argument("--llm-mixture", default="latest", choices=["latest", "archive"],
                         help="how the llm curriculum turns proposals into a mixture (RunConfig.llm.mixture)")
+    parser.add_argument("--generated-cycles", type=int, default=None,
+                        help="llm only: cycles on generated levels, then the target alone (EnvGen's schedule)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--vec", default="auto", choices=["auto", "dummy", "subproc"])
+    parser.add_argument("--policy", default="auto", help="image encoder: auto, nature-cnn, impala")
     parser.add_argument("--curve-episodes", type=int, default=30)
     parser.add_argument("--final-episodes", type=int, default=100)
     parser.add_argument("--tag", default="", help="suffix for the results files (before/after comparisons)")
     parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--results", default=str(RESULTS), help="where the CSV, PNG and run stores go")
     parser.add_argument("--merge", default="", help="comma-separated tags whose results join this plot and table")
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
     name = _results_name(args.target, args.tag)
-    csv_path = RESULTS / f"{name}.csv"
-    runs_dir = RESULTS / "runs" / name
+    csv_path = results / f"{name}.csv"
+    runs_dir = results / "runs" / name
     runs_dir.mkdir(parents=True, exist_ok=True)
     state_file = runs_dir / "pairs.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
@@ -204,16 +233,21 @@ def main() -> None:
     sources = [(runs_dir, state, args.tag)]
     rows: list[dict] = []
     for tag in [t for t in args.merge.split(",") if t]:
-        other = RESULTS / "runs" / _results_name(args.target, tag)
+        other = results / "runs" / _results_name(args.target, tag)
         sources.append((other, json.loads((other / "pairs.json").read_text()), tag))
     for _, _, tag in sources:
-        tag_csv = RESULTS / f"{_results_name(args.target, tag)}.csv"
+        tag_csv = results / f"{_results_name(args.target, tag)}.csv"
         if tag_csv.exists():
             with tag_csv.open() as fh:
                 rows += [dict(r, tag=tag) for r in csv.DictReader(fh) if int(r["seed"]) < args.seeds]
     curves_by = learning_curves(args, sources)
-    plot(args, curves_by, RESULTS / f"{name}.png")
+    plot(args, curves_by, results / f"{name}.png")
     print(markdown_table(args, rows, curves_by))
+
+
+def _final(row: dict, metric: str) -> float:
+    """A pair's final headline number (rows written before the score column hold only the success rate)."""
+    return float(row["final_success"]) if metric == "success" else float(row["final_score"])
 
 
 def _at(curve: list[tuple], step: float) -> float | None:
@@ -222,13 +256,17 @@ def _at(curve: list[tuple], step: float) -> float | None:
 
 
 def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[str, list[list[tuple]]]) -> str:
-    """The BENCHMARKS.md table: final success over seeds, the mean curve at 25/50/75 % of the budget, cost."""
+    """The BENCHMARKS.md table: the final headline metric over seeds, the mean curve at 25/50/75 % of the budget,
+    cost per pair; for a metric other than success (the Crafter score) also each skill's final success."""
+    metric = family_for(args.target).metric
+    words = "success" if metric == "success" else metric.replace("_", " ")
     fractions = (0.25, 0.5, 0.75)
     lines = [
-        "| curriculum | final success, mean ± std (per seed) | mean success at 25 / 50 / 75 % of the budget "
+        f"| curriculum | final {words}, mean ± std (per seed) | mean {words} at 25 / 50 / 75 % of the budget "
         "| steps | wall min per pair | LLM calls, tokens per pair |",
         "|---|---|---|---|---|---|",
     ]
+    skills: dict[str, dict[str, float]] = {}
     specs = args.curricula.split(",")
     for curriculum in specs:
         name = curriculum.partition("@")[0]
@@ -236,8 +274,11 @@ def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[s
         if not mine:
             continue
         mine.sort(key=lambda r: int(r["seed"]))
-        finals = [float(r["final_success"]) for r in mine]
+        finals = [_final(r, metric) for r in mine]
         final = Stat.of(finals)
+        per_seed = [json.loads(r["final_skills"]) for r in mine if r.get("final_skills")]
+        if per_seed:
+            skills[curriculum] = {k: sum(p[k] for p in per_seed) / len(per_seed) for k in per_seed[0]}
         curves = curves_by.get(curriculum, [])
         points = []
         for fraction in fractions:
@@ -252,6 +293,12 @@ def markdown_table(args: argparse.Namespace, rows: list[dict], curves_by: dict[s
             f"n={len(finals)}) | {' / '.join(points)} | {', '.join(f'{s // 1000}k' for s in steps)} "
             f"| {wall:.1f} | {f'{calls:.0f}, {tokens:,.0f}' if calls else '—'} |"
         )
+    if metric != "success" and skills:
+        names = list(skills)
+        lines += ["", f"Final success per skill (mean over seeds, {args.final_episodes} episodes each):", "",
+                  f"| skill | {' | '.join(f'`{n}`' for n in names)} |", f"|---|{'---|' * len(names)}"]
+        for skill in next(iter(skills.values())):
+            lines.append(f"| {skill} | {' | '.join(f'{skills[n].get(skill, 0.0):.2f}' for n in names)} |")
     return "\n".join(lines)
 
 

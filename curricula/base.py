@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from gymsmith.agents.train import EpisodeLog
+from gymsmith.agents.train import EpisodeLog, target_mixture
 from gymsmith.envs.family import Family
 from gymsmith.schemas import (
     EnvMixture,
@@ -110,7 +110,7 @@ class TargetOnly(Strategy):
     name = "target"
 
     def decide(self, history: list[Feedback]) -> Decision:
-        return Decision(EnvMixture(entries=[MixtureEntry(source=TargetEnv(env_id=self.target_env), weight=1.0)]))
+        return Decision(target_mixture(self.target_env))
 
 
 def per_source_success(mixture: EnvMixture, log: EpisodeLog) -> list[Stat]:

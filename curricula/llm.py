@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gymsmith.agents.train import target_mixture
 from gymsmith.config import LLMCurriculumSettings
 from gymsmith.curricula.base import Artifacts, CycleOutcome, Decision, Strategy, per_source_success
 from gymsmith.envs.family import Family
@@ -52,8 +53,14 @@ class LLMCurriculum(Strategy):
         #: ``archive`` mode: every accepted level, oldest first, with its last measured training success.
         self.archive: list[dict[str, Any]] = []
 
+    def generating(self, cycle: int) -> bool:
+        """Whether ``cycle`` trains on generated levels (EnvGen's schedule: the last cycles train on the target)."""
+        return self.settings.generated_cycles is None or cycle < self.settings.generated_cycles
+
     def decide(self, history: list[Feedback]) -> Decision:
         cycle = len(history)
+        if not self.generating(cycle):
+            return Decision(target_mixture(self.target_env))
         feedback = history[-1] if history else None
         notes = self._mastered_notes() if self.settings.mixture == "archive" else None
         proposal = self.proposer.propose(self.task, feedback, cycle=cycle, notes=notes)

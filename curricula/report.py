@@ -139,23 +139,43 @@ def skill_matrix(run: RunData) -> tuple[list[str], np.ndarray]:
     return skills, matrix
 
 
+def skill_noun(run: RunData) -> str:
+    """What the run's target calls a skill (Crafter: an achievement); 'skill' for targets no family handles now."""
+    import gymsmith.envs  # noqa: F401  (registers the families)
+    from gymsmith.envs.family import family_for
+    from gymsmith.envs.params import FamilyError
+
+    try:
+        return family_for(run.target_env).skill_noun
+    except (FamilyError, ValueError):
+        return "skill"
+
+
 def plot_skills(run: RunData, path: Path) -> Path:
+    """Skills x cycles heatmap of evaluation success; where the headline metric is not the success rate (the
+    Crafter score, computed from exactly these rates) each cycle's label carries it."""
     skills, matrix = skill_matrix(run)
-    fig = _figure(max(4.0, 1.0 + 0.6 * matrix.shape[1]), max(2.5, 1.2 + 0.45 * len(skills)))
+    metric = metric_of([run])
+    fig = _figure(max(5.0, 1.0 + 0.6 * matrix.shape[1]), max(2.5, 1.2 + 0.45 * len(skills)))
     ax = fig.add_subplot()
     if matrix.size == 0:
         _empty(ax, "no evaluations yet")
     else:
         image = ax.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
-        ax.set_xticks(range(matrix.shape[1]), [str(ev["cycle"] + 1) for ev in run.evaluations])
+        labels = [str(ev["cycle"] + 1) for ev in run.evaluations]
+        if metric != "success":
+            scores = {c["cycle"]: headline(c, metric) for c in run.cycles}
+            labels = [f"{label}\n{scores[ev['cycle']]:.1f}" if scores.get(ev["cycle"]) is not None else label
+                      for label, ev in zip(labels, run.evaluations, strict=True)]
+        ax.set_xticks(range(matrix.shape[1]), labels)
         ax.set_yticks(range(len(skills)), skills)
-        ax.set_xlabel("cycle")
+        ax.set_xlabel("cycle" if metric == "success" else f"cycle / {metric.replace('_', ' ')}")
         for (i, j), value in np.ndenumerate(matrix):
             if not np.isnan(value):
                 ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
                         color="white" if value < 0.6 else "black")
         fig.colorbar(image, ax=ax, fraction=0.05)
-    ax.set_title(f"per-skill success on the target — {run.label}", fontsize=9)
+    ax.set_title(f"per-{skill_noun(run)} success on the target\n{run.label}", fontsize=9)
     return _save(fig, path)
 
 
@@ -348,7 +368,12 @@ def write_report(
     parts.append(f'<h2>Target {html.escape(title)}</h2><img src="success.png" alt="target {html.escape(title)} vs '
                  'env steps">')
 
-    parts.append("<h2>Per-skill success over cycles</h2>")
+    nouns = {skill_noun(run) for run in runs}
+    noun = nouns.pop() if len(nouns) == 1 else "skill"
+    parts.append(f"<h2>Per-{noun} success over cycles</h2>")
+    if metric != "success":
+        parts.append(f"<p>Share of evaluation episodes on the target that reached each {noun}; the "
+                     f"{html.escape(title)} of a cycle (under its number) is computed from these rates.</p>")
     for run in runs:
         name = f"skills_{_safe(run.id)}.png"
         plot_skills(run, out / name)

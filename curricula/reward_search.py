@@ -40,6 +40,15 @@ class Row:
             return None
         return self.result.evaluation.success_rate
 
+    @property
+    def headline(self) -> float | None:
+        """The family's headline number on the target (the success rate, or e.g. the Crafter score): what ranks
+        candidates, so that on Crafter the best reward is the one with the best Crafter score."""
+        if self.result is None or self.result.evaluation is None:
+            return None
+        ev = self.result.evaluation
+        return ev.success_rate if ev.metric == "success" else ev.score
+
 
 @dataclass
 class SearchResult:
@@ -49,8 +58,8 @@ class SearchResult:
 
     @property
     def best(self) -> Row | None:
-        trained = [r for r in self.rows if r.success is not None and r.name != BASELINE]
-        return max(trained, key=lambda r: (r.success, _mean_return(r))) if trained else None
+        trained = [r for r in self.rows if r.headline is not None and r.name != BASELINE]
+        return max(trained, key=lambda r: (r.headline, _mean_return(r))) if trained else None
 
 
 def _mean_return(row: Row) -> float:
@@ -120,7 +129,7 @@ def reward_search(
         out.rows.extend(rows)
         if on_iteration is not None:
             on_iteration(it, rows)
-        ranked = sorted(rows, key=lambda r: -1.0 if r.success is None else r.success, reverse=True)
+        ranked = sorted(rows, key=lambda r: -1.0 if r.headline is None else r.headline, reverse=True)
         reflection = [_report(r) for r in ranked if r.name != BASELINE]
         best = out.best
         if best is not None and best.iteration < it:
@@ -147,8 +156,8 @@ def run_reward_search(
     run_id = store.create_run(config, kind="reward-search")
 
     def commit(iteration: int, rows: list[Row]) -> None:
-        trained = [r for r in rows if r.success is not None]
-        best = max(trained, key=lambda r: (r.success, _mean_return(r))) if trained else None
+        trained = [r for r in rows if r.headline is not None]
+        best = max(trained, key=lambda r: (r.headline, _mean_return(r))) if trained else None
         record = CycleRecord(cycle=iteration)
         record.llm_calls = [r.call for r in rows if r.call is not None]
         record.proposals = [Proposal(task=task, reward_programs=[r.program for r in rows if r.program],

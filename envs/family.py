@@ -88,6 +88,8 @@ class Family(ABC):
     noun: ClassVar[str] = "level"
     #: The headline number of an evaluation (``success``: success rate; Crafter: ``crafter_score``).
     metric: ClassVar[str] = "success"
+    #: What one measured skill (event) is called in reports (Crafter: an achievement).
+    skill_noun: ClassVar[str] = "skill"
     #: The target `make_family` binds to when none is named (``gymsmith generate --family NAME``).
     default_target: ClassVar[str] = ""
     #: Observations are category ids with this many categories per channel (the policy one-hots them);

@@ -54,6 +54,7 @@ class Prepared:
 def check_config(config: RunConfig) -> tuple[Any, TaskSpec]:
     """Names against their registries, files on disk, devices; returns the target's family and resolved task."""
     import gymsmith.envs  # noqa: F401  (registers the families)
+    from gymsmith.agents.policies import POLICY_CHOICES
     from gymsmith.agents.train import resolve_device
     from gymsmith.curricula.strategies import CURRICULA, unread_settings
     from gymsmith.envs.family import family_for
@@ -80,6 +81,8 @@ def check_config(config: RunConfig) -> tuple[Any, TaskSpec]:
         resolve_device(config.device)
     except ValueError as exc:
         raise ConfigError(f"device: {exc}") from None
+    if config.policy not in POLICY_CHOICES:
+        raise ConfigError(f"policy: {config.policy!r} is unknown; choose one of {', '.join(POLICY_CHOICES)}")
     if config.executor == "ray" and importlib.util.find_spec("ray") is None:
         raise ConfigError("executor: ray needs Ray installed (pip install 'gymsmith[ray]'); or use local")
     if config.backend == "local" and CURRICULA.get(config.curriculum).needs_llm:
@@ -138,6 +141,7 @@ def _execute(prepared: Prepared, run_id: str, callbacks: Any) -> Any:
         tensorboard_dir=tb,
         reward_program=config.reward,
         family=prepared.family,
+        policy=config.policy,
     )
     store = open_store(config.runs_dir)
     if not isinstance(callbacks, CallbackList):

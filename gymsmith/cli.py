@@ -10,129 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gymsmith.cli_progress import console, headline, make_sigint_handler, progress_callback, skills_text
 from gymsmith.config import ConfigError, build_config
 from gymsmith.schemas import DEFAULT_TARGET
 
 app = typer.Typer(add_completion=False, help="LLM-written environments, rewards and curricula for RL.")
-console = Console()
-
-
-#: Mixture entries printed per cycle; PLR mixtures hold one entry per replayed level.
-SHOW_ENTRIES = 8
 
 
 def _fail(message: str) -> None:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=2)
-
-
-def _describe(source: Any) -> str:
-    return source.env_id if source.family == "target" else json.dumps(source.model_dump(exclude={"family"}))
-
-
-def _progress_callback(total_cycles: int) -> Any:
-    """The CLI's `LoopCallback`: a training progress bar, the LLM's cost and choices, a per-cycle table."""
-    from gymsmith.curricula.loop import LoopCallback
-
-    class RichProgress(LoopCallback):
-        def __init__(self) -> None:
-            self.table = Table(title="cycles")
-            for col in ("cycle", "trained on", "rejected", "steps/s", "target", "skills"):
-                self.table.add_column(col)
-            self.progress: Progress | None = None
-            self.task: Any = None
-            self.loop: Any = None
-
-        def on_run_start(self, loop: Any) -> None:
-            self.loop = loop
-
-        def on_cycle_start(self, cycle: int, total: int) -> None:
-            console.rule(f"cycle {cycle + 1}/{total}")
-
-        def on_decision(self, cycle: int, decision: Any) -> None:
-            mixture, artifacts = decision.mixture, decision.artifacts
-            for call in artifacts.llm_calls:
-                origin = "cache" if call.cached else call.model
-                console.print(
-                    f"LLM \\[{origin}] {call.template}: {call.prompt_tokens} prompt + {call.completion_tokens} "
-                    f"completion tokens in {call.latency_s:.1f}s"
-                )
-            ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])
-            for p, entry in ranked[:SHOW_ENTRIES]:
-                pinned = f"  (seeds: {len(entry.seeds)})" if entry.seeds else ""
-                console.print(f"  {p:5.1%}  {_describe(entry.source)}{pinned}")
-            if len(ranked) > SHOW_ENTRIES:
-                rest = sum(p for p, _ in ranked[SHOW_ENTRIES:])
-                console.print(f"  {rest:5.1%}  … {len(ranked) - SHOW_ENTRIES} more entries")
-            for rej in artifacts.rejected:
-                console.print(f"  [yellow]rejected[/] {json.dumps(rej.spec)}: {rej.reason}")
-
-        def on_training_start(self, cycle: int, steps: int) -> None:
-            self.progress = Progress(
-                TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-            )
-            self.progress.start()
-            self.task = self.progress.add_task("train", total=steps)
-
-        def on_training_step(self, steps: int) -> None:
-            if self.progress is not None:
-                self.progress.advance(self.task, steps)
-
-        def stop_bar(self) -> None:
-            if self.progress is not None:
-                self.progress.stop()
-                self.progress = None
-
-        def on_evaluation_start(self, cycle: int, episodes: int) -> None:
-            self.stop_bar()
-            console.print(f"evaluating on the target ({episodes} episodes)")
-
-        def on_cycle_end(self, cycle: int, outcome: Any, record: Any) -> None:
-            self.stop_bar()
-            ev = outcome.evaluation
-            skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items())
-            names = list(dict.fromkeys(
-                e.source.env_id if e.source.family == "target" else e.source.name for e in outcome.mixture.entries
-            ))
-            trained = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])} + {len(names) - 3} more"
-            headline = _headline(ev)
-            self.table.add_row(
-                str(cycle + 1), trained, str(len(outcome.feedback.rejected)),
-                f"{outcome.training.steps_per_s:.0f}", headline, skills,
-            )
-            console.print(f"cycle {cycle + 1}: {headline} over {ev.episodes} episodes ({skills})")
-
-    return RichProgress()
-
-
-def _headline(ev: Any) -> str:
-    """The evaluation's headline number as the family defines it (success rate, or e.g. the Crafter score)."""
-    if ev.metric == "success":
-        return f"success {ev.success_rate:.2f}"
-    return f"{ev.metric.replace('_', ' ')} {ev.score:.2f}"
-
-
-def make_sigint_handler(progress: Any) -> Any:
-    """First Ctrl-C: stop at the next safe point, keeping every committed cycle. Second: abort at once.
-
-    A first Ctrl-C during training drops the unfinished cycle (it was never written); during evaluation or
-    saving, the cycle is committed first. Before the loop exists there is nothing to save, so it aborts.
-    """
-
-    def handler(signum: int, frame: Any) -> None:
-        loop = progress.loop
-        if loop is None or loop.stop_requested:
-            console.print("[red]aborted[/]")
-            raise KeyboardInterrupt
-        loop.stop_requested = True
-        console.print("[yellow]stopping: committed cycles are kept (resume with --resume); Ctrl-C again to abort[/]")
-
-    return handler
 
 
 def _curriculum_help() -> str:
@@ -161,10 +51,16 @@ def run(
         None, "--goals", help="llm: goals the LLM writes with its levels, probed every cycle as per-skill success"
     ),
     target_ratio: float | None = typer.Option(None, "--target-ratio"),
+    generated_cycles: int | None = typer.Option(
+        None, "--generated-cycles", help="llm: cycles on generated levels, then the target alone (EnvGen's schedule)"
+    ),
     eval_episodes: int | None = typer.Option(None, "--eval-episodes"),
     seed: int | None = typer.Option(None, "--seed"),
     device: str | None = typer.Option(None, "--device", help="auto | cpu | cuda[:N]"),
-    vec: str | None = typer.Option(None, "--vec", help="dummy (one process) | subproc (a process per env)"),
+    vec: str | None = typer.Option(
+        None, "--vec", help="auto (subproc with 4+ cores) | dummy (one process) | subproc (a process per env)"
+    ),
+    policy: str | None = typer.Option(None, "--policy", help="image encoder: auto | nature-cnn | impala"),
     backend: str | None = typer.Option(None, "--backend", help="local | openai | replay"),
     model: str | None = typer.Option(None, "--model"),
     base_url: str | None = typer.Option(None, "--base-url"),
@@ -182,9 +78,10 @@ def run(
     overrides = {
         "target_env": target, "description": description, "params": param or None, "curriculum": curriculum,
         "cycles": cycles, "steps_per_cycle": steps, "n_envs": n_envs, "k_levels": k, "target_ratio": target_ratio,
-        "eval_episodes": eval_episodes, "seed": seed, "device": device, "vec": vec, "backend": backend,
-        "model": model, "base_url": base_url, "cassette": cassette, "record": record, "prompts_dir": prompts,
-        "runs_dir": runs_dir, "tensorboard": tensorboard,
+        "llm.generated_cycles": generated_cycles,
+        "eval_episodes": eval_episodes, "seed": seed, "device": device, "vec": vec, "policy": policy,
+        "backend": backend, "model": model, "base_url": base_url, "cassette": cassette, "record": record,
+        "prompts_dir": prompts, "runs_dir": runs_dir, "tensorboard": tensorboard,
     }
     try:
         if reward is not None:
@@ -204,7 +101,7 @@ def run(
         _fail(escape(str(exc)))
     if CURRICULA.get(cfg.curriculum).needs_llm:
         _show_local_model(cfg.backend, cfg.model)
-    progress = _progress_callback(cfg.cycles)
+    progress = progress_callback(cfg.cycles)
     previous = signal.signal(signal.SIGINT, make_sigint_handler(progress))
     start = time.perf_counter()
     try:
@@ -535,7 +432,7 @@ def reward(
         _fail(escape(str(exc)))
     _show_local_model(backend, model)
     table = Table(title=f"reward candidates for {env}")
-    for col in ("iter", "candidate", "verdict", "success", "skills", "components (mean per episode)"):
+    for col in ("iter", "candidate", "verdict", "target", "skills", "components (mean per episode)"):
         table.add_column(col)
 
     def show(iteration: int, rows: list[Any]) -> None:
@@ -547,9 +444,9 @@ def reward(
                 verdict = "[green]accepted[/]"
             else:
                 verdict = f"[yellow]rejected[/] {escape(r.verdict.reason())}"
-            skills = ", ".join(f"{k} {v.mean:.2f}" for k, v in ev.skills.items()) if ev else ""
+            skills = skills_text(ev.skills) if ev else ""
             comps = ", ".join(f"{k} {v.mean:.2f}" for k, v in (r.result.reward_components if r.result else {}).items())
-            table.add_row(str(iteration), r.name, verdict, f"{ev.success_rate:.2f}" if ev else "-", skills, comps)
+            table.add_row(str(iteration), r.name, verdict, headline(ev) if ev else "-", skills, comps)
         console.print(f"iteration {iteration + 1}/{iterations} done")
 
     store = open_store(runs_dir)
@@ -570,7 +467,7 @@ def reward(
     console.print(table)
     best = result.best
     if best is not None:
-        console.print(f"best: {best.name} with target success {best.success:.2f}")
+        console.print(f"best: {best.name} with target {headline(best.result.evaluation)}")
         if best.program is not None:
             console.print(escape(best.program.source))
     else:

@@ -63,6 +63,10 @@ class LLMCurriculumSettings(_Model):
     #: Goals the LLM writes with its levels (0: none); they are probed in every cycle's evaluation and shown
     #: back to it as per-goal success.
     goals: int = Field(default=0, ge=0, le=8)
+    #: EnvGen's schedule: the first ``generated_cycles`` cycles train on the LLM's levels (plus the run's
+    #: ``target_ratio`` of episodes on the target) and every later cycle on the target alone, without an LLM call
+    #: (EnvGen on Crafter: 4 cycles with generated worlds, then the real game). None: generated levels every cycle.
+    generated_cycles: int | None = Field(default=None, ge=0)
 
 
 class ReplaySettings(_Model):
@@ -106,7 +110,12 @@ class RunConfig(_Model):
     n_envs: int = Field(default=8, ge=1, le=256)
     seed: int = 0
     device: str = "auto"
-    vec: Literal["dummy", "subproc"] = "dummy"
+    #: ``auto``: a process per env (SubprocVecEnv) on machines with 4 or more cores, else the trainer's own
+    #: process (`gymsmith.agents.train.resolve_vec`, measured in BENCHMARKS.md).
+    vec: Literal["auto", "dummy", "subproc"] = "auto"
+    #: The image encoder for RGB observations (``auto``, ``nature-cnn``, ``impala``; checked by
+    #: `gymsmith.api.check_config`); other observations ignore ``auto`` and refuse the rest.
+    policy: str = "auto"
     #: Where independent candidate trainings run: local processes, or Ray tasks (see agents/executors.py).
     executor: Literal["local", "ray"] = "local"
     #: Ray cluster to join: "auto" (the one `ray start` began on this node), "HOST:PORT", or None for a local
@@ -177,6 +186,9 @@ def build_config(path: str | Path | None = None, overrides: dict[str, Any] | Non
             continue
         if key in ("target_env", "description"):
             data["task"] = {**(data.get("task") or {}), key: value}
+        elif "." in key:  # a nested setting (``llm.generated_cycles``): the file's other values in it stay
+            section, name = key.split(".", 1)
+            data[section] = {**(data.get(section) or {}), name: value}
         elif isinstance(value, dict) and isinstance(data.get(key), dict):
             # a flag setting one field of a section keeps the section's other fields from the file
             data[key] = {**data[key], **value}

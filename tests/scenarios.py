@@ -31,6 +31,22 @@ def loop_config(runs_dir: str | Path, **overrides: object) -> RunConfig:
     return RunConfig.model_validate(base)
 
 
+#: EnvGen on Crafter, tiny: 2 cycles with LLM-written worlds, then 1 cycle on Crafter alone.
+CRAFTER_LOOP_CASSETTE = CASSETTES / "crafter_loop_qwen.json"
+
+
+def crafter_loop_config(runs_dir: str | Path, **overrides: object) -> RunConfig:
+    """3 cycles of 256 steps on Crafter, 2 worlds per proposal, ``generated_cycles=2`` (the third cycle trains on
+    Crafter alone and asks the LLM nothing); recorded and replayed with one torch thread so training, and with it
+    the second prompt, is the same on every machine."""
+    base: dict[str, object] = dict(
+        task={"target_env": "crafter"}, cycles=3, steps_per_cycle=256, n_envs=2, eval_episodes=3, k_levels=2,
+        vec="dummy", llm={"generated_cycles": 2}, cassette=str(CRAFTER_LOOP_CASSETTE),
+    )
+    base.update(overrides)
+    return loop_config(runs_dir, **base)
+
+
 def repair_proposer_kwargs() -> dict[str, object]:
     """Unconstrained decoding from the base Gemma model: its first answer is rarely valid JSON."""
     return {"k": 2, "temperature": 0.7, "max_tokens": 200, "seed": 3, "constrained": False}
@@ -75,6 +91,12 @@ REWARD_ARGS = [
     "--iterations", "2", "--steps", "1024", "--eval-episodes", "4", "--n-envs", "2", "--seed", "0",
 ]
 LLM_REWARD_CASSETTE = CASSETTES / "llm_reward_qwen.json"
+#: `gymsmith reward` on Crafter: 2 compose candidates from the Crafter catalogue, one iteration, plus the baseline.
+CRAFTER_REWARD_CASSETTE = CASSETTES / "crafter_reward_qwen.json"
+CRAFTER_REWARD_ARGS = [
+    "collect wood, place a table, make a wood pickaxe, then collect stone", "--env", "crafter", "-n", "2",
+    "--iterations", "1", "--steps", "256", "--eval-episodes", "2", "--n-envs", "2", "--seed", "0",
+]
 
 
 def llm_reward_config(runs_dir: str | Path, **overrides: object) -> RunConfig:

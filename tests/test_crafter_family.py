@@ -25,7 +25,7 @@ from gymsmith.envs.crafter.gym_env import (
     render_world_map,
     world_census,
 )
-from gymsmith.envs.crafter.spec import CrafterWorldSpec
+from gymsmith.envs.crafter.spec import CRAFTER_MATERIALS, CRAFTER_TOOLS, CrafterWorldSpec
 from gymsmith.envs.crafter.worldgen import RARITIES
 
 ROCK = ("stone", "path", "coal", "iron", "diamond", "lava")
@@ -66,6 +66,22 @@ def test_default_spec_reproduces_crafter_world(seed: int) -> None:
     obs, _ = env.reset(seed=seed)
     ref_map, ref_objs = snapshot(reference)
     gen_map, gen_objs = snapshot(env.crafter_env)
+    np.testing.assert_array_equal(gen_map, ref_map)
+    assert gen_objs == ref_objs
+    np.testing.assert_array_equal(obs, ref_obs)
+
+
+def test_target_is_crafter() -> None:
+    # The target env generates with the vectorised generator and draws with the vectorised views: the world
+    # and the first observation of a 64x64 Crafter episode must still be Crafter's own.
+    from gymsmith.envs import family_for
+
+    reference = crafter.Env(seed=7)
+    ref_obs = reference.reset()
+    target = family_for("CrafterReward-v1").make_target()
+    obs, _ = target.reset(seed=7)
+    ref_map, ref_objs = snapshot(reference)
+    gen_map, gen_objs = snapshot(target.crafter_env)
     np.testing.assert_array_equal(gen_map, ref_map)
     assert gen_objs == ref_objs
     np.testing.assert_array_equal(obs, ref_obs)
@@ -160,6 +176,20 @@ def test_inventory() -> None:
     assert env.crafter_env._player.inventory["wood"] == 5
 
 
+@pytest.mark.parametrize("item", CRAFTER_MATERIALS + CRAFTER_TOOLS)
+def test_every_inventory_item_is_there_at_step_zero(item: str) -> None:
+    # Every item the LLM may hand out, at every count it may choose, is in the inventory the agent starts with
+    # (also in the features reward programs read and in the observation's inventory strip).
+    counts = range(1, 10) if item in CRAFTER_MATERIALS else (1,)
+    empty = CrafterGenEnv({"area": 32})
+    empty_obs, _ = empty.reset(seed=0)
+    for count in counts:
+        env = CrafterGenEnv({"area": 32, "inventory": {item: count}})
+        obs, info = env.reset(seed=0)
+        assert info["inventory"][item] == count and info["features"][f"inv_{item}"] == count
+        assert not np.array_equal(obs, empty_obs)  # the agent can see what it carries
+
+
 def test_peaceful() -> None:
     def hostiles(peaceful: bool) -> int:
         spec = {"area": 32, "peaceful": peaceful, "zombies": "very_common", "skeletons": "very_common"}
@@ -177,12 +207,15 @@ def test_peaceful() -> None:
     assert hostiles(peaceful=False) > 0
 
 
-def test_length() -> None:
-    env = CrafterGenEnv({"area": 32, "length": 100, "peaceful": True})
+@pytest.mark.parametrize("length", [100, 1000])
+def test_length(length: int) -> None:
+    env = CrafterGenEnv({"area": 32, "length": length, "peaceful": True})
     env.reset(seed=0)
-    for step in range(1, 101):
+    player = env.crafter_env._player
+    for step in range(1, length + 1):
+        player.inventory.update(health=9, food=9, drink=9, energy=9)  # idle agents starve before step 1000
         _, _, terminated, truncated, _ = env.step(NOOP)
-        if step < 100:
+        if step < length:
             assert not (terminated or truncated)
     assert truncated and not terminated
 
@@ -201,6 +234,33 @@ def test_area(area: int) -> None:
     views = render_views({"area": area}, seed=0, unit=4)
     np.testing.assert_array_equal(views["local"], obs)
     np.testing.assert_array_equal(views["map"], world_map)
+
+
+#: Which tests measure each `CrafterWorldSpec` knob on sampled worlds. A field missing here fails
+#: `test_every_knob_is_measured`: a knob nobody measures is how EnvGen shipped a "very common" that did nothing.
+MEASURED_BY = {
+    "biome": (test_biome,),
+    **{field: (test_material_rarity,) for field in ("coal", "iron", "diamond", "tree")},
+    **{field: (test_mob_density_at_reset, test_mob_density_during_episode)
+       for field in ("zombies", "skeletons", "cows")},
+    "peaceful": (test_peaceful,),
+    "inventory": (test_inventory, test_every_inventory_item_is_there_at_step_zero),
+    "length": (test_length,),
+    "area": (test_area,),
+}
+
+
+def test_every_knob_is_measured() -> None:
+    from gymsmith.envs import family_for
+
+    assert set(MEASURED_BY) == set(CrafterWorldSpec.model_fields) - {"family", "name"}
+    # the values the LLM and domain randomisation may choose are the ones the tests sweep
+    allowed = family_for("crafter").allowed()
+    for field in ("coal", "iron", "diamond", "tree", "zombies", "skeletons", "cows"):
+        assert tuple(allowed[field]) == RARITIES
+    assert set(allowed["biome"]) == {"natural", "grassland", "mountain", "beaches"}  # test_biome's four
+    assert set(allowed["area"]) == {32, 48, CrafterWorldSpec().area}  # test_area's two and the default
+    assert set(allowed["peaceful"]) == {False, True}
 
 
 # ------------------------------------------------------------------------------------ API & scoring
@@ -242,3 +302,61 @@ def test_achievement_success_rates() -> None:
     assert set(rates) == set(CRAFTER_ACHIEVEMENTS)
     assert rates["collect_wood"] == 100.0 and rates["place_table"] == 50.0 and rates["eat_cow"] == 0.0
     assert crafter_score(rates) == pytest.approx(math.exp((math.log(101) + math.log(51)) / 22) - 1)
+
+
+# ------------------------------------------------------------------------------------ fast rendering
+
+
+def test_fast_views_draw_crafter_pixels() -> None:
+    # The vectorised views must paint exactly what Crafter's own views paint: day, night (whose noise draws
+    # from the world's random state, so both renders start from the same state), sleep, inventories, and
+    # windows that hang over the world's edge.
+    from types import SimpleNamespace
+
+    from crafter import engine
+
+    env = CrafterGenEnv({"area": 32, "peaceful": True, "cows": "very_common", "inventory": {"wood": 3}})
+    env.reset(seed=4)
+    inner = env.crafter_env
+    world, textures = inner._world, inner._textures
+    grid = inner._local_view._grid
+    slow_local, slow_items = engine.LocalView(world, textures, grid), engine.ItemView(textures, inner._item_view._grid)
+    unit = inner._size // inner._view
+
+    def both(player: object) -> None:
+        state = world.random.get_state()
+        fast = inner._local_view(player, unit)
+        world.random.set_state(state)
+        slow = slow_local(player, unit)
+        np.testing.assert_array_equal(fast, slow)
+        np.testing.assert_array_equal(inner._item_view(inner._player.inventory, unit),
+                                      slow_items(inner._player.inventory, unit))
+
+    rng = np.random.default_rng(0)
+    nights = 0
+    for step in range(400):
+        if step % 2:  # Crafter's own clock reaches night only after 165 steps: visit every light level
+            world.daylight = float(rng.uniform())
+        both(inner._player)
+        nights += world.daylight < 0.5
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(17)))
+        if terminated or truncated:
+            env.reset(seed=step)
+    assert nights > 50
+    for pos in [(0, 0), (31, 31), (0, 17), (3, 30), (31, 2)]:
+        for sleeping in (False, True):
+            both(SimpleNamespace(pos=np.array(pos), sleeping=sleeping))
+
+
+def test_reward_verifier_references_make_progress_on_crafter() -> None:
+    # The hack check compares a reward's payout on scripted progress episodes with doing nothing: on Crafter
+    # those episodes must really collect wood (and go on to the table), or the check compares nothing.
+    from gymsmith.envs import family_for
+    from gymsmith.generator.verify_reward import reward_fixtures
+
+    episodes = reward_fixtures(family_for("crafter")).episodes
+    assert set(episodes) == {"noop", "random", "progress"}
+    for episode in episodes["progress"]:
+        unlocked = {event for transition in episode for event in transition["info"]["events"]}
+        assert {"collect_wood", "place_table"} <= unlocked
+    assert not any(t["info"]["events"] for t in episodes["noop"][0])

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from gymsmith.cli import _progress_callback, app, make_sigint_handler
+from gymsmith.cli import app
+from gymsmith.cli_progress import make_sigint_handler, progress_callback
 from gymsmith.config import build_config
 from gymsmith.curricula.store import RunStore
 
@@ -120,7 +121,7 @@ def test_resume_of_an_unknown_run_fails_cleanly(tmp_path):
 
 
 def test_sigint_handler_stops_first_then_aborts():
-    hooks = _progress_callback(1)
+    hooks = progress_callback(1)
     handler = make_sigint_handler(hooks)
     with pytest.raises(KeyboardInterrupt):  # before the loop exists there is nothing to save
         handler(signal.SIGINT, None)
@@ -206,6 +207,11 @@ def test_one_yaml_file_describes_the_run_flags_override_and_the_effective_config
         (["--device", "tpu"], None, "device"),
         (["--backend", "replay"], None, "cassette"),
         (["--target", "MiniGrid-Nope-v0"], None, "task.target_env"),
+        (["--target", "CrafterReward-v9"], None, "crafter: crafter, CrafterReward-v1, CrafterNoReward-v1 or"),
+        (["--policy", "resnet"], None, "policy: 'resnet' is unknown; choose one of auto, nature-cnn, impala"),
+        (["--curriculum", "dr", "--generated-cycles", "4"], None, "llm: set but not used by curriculum dr"),
+        (["--generated-cycles", "-1"], None, "llm.generated_cycles"),
+        (["--vec", "threads"], None, "vec"),
         ([], "plr:\n  beta: 0\n", "plr.beta"),
         ([], "lp: {eps: 2}\n", "lp.eps"),
         ([], "cycels: 3\n", "cycels"),

@@ -132,6 +132,7 @@ class CrafterFamily(Family):
     items_key = "worlds"
     noun = "world"
     metric = "crafter_score"
+    skill_noun = "achievement"
     default_target = CRAFTER_TARGET
     noop_action = _ACTION["noop"]
 

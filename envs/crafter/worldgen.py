@@ -24,6 +24,7 @@ from crafter import constants, engine, objects
 
 from gymsmith.envs.crafter.noise import VectorSimplex, fractal
 from gymsmith.envs.crafter.spec import CrafterWorldSpec
+from gymsmith.envs.crafter.view import CachedItemView, FastLocalView
 
 RARITIES: tuple[str, ...] = ("very_rare", "rare", "default", "common", "very_common")
 
@@ -290,11 +291,16 @@ def _set_objects(
 
 
 class SpecCrafter(crafter.Env):
-    """``crafter.Env`` whose world generation and creature balancing follow a `CrafterWorldSpec`."""
+    """``crafter.Env`` whose world generation and creature balancing follow a `CrafterWorldSpec`.
+
+    It also renders with the vectorised views (`gymsmith.envs.crafter.view`): same pixels, about 2x cheaper.
+    """
 
     def __init__(self, spec: CrafterWorldSpec, seed: int | None = None) -> None:
         super().__init__(area=(spec.area, spec.area), length=spec.length, seed=seed)
         self.params = WorldParams.from_spec(spec)
+        self._local_view = FastLocalView(self._world, self._textures, self._local_view._grid)
+        self._item_view = CachedItemView(self._textures, self._item_view._grid)
 
     def reset(self) -> np.ndarray:
         # Crafter's reset, with its generate_world swapped for the parameterised one and the start inventory.

@@ -6,6 +6,7 @@ of `scenarios.GENERATE_SCENARIOS`); without names it records all of them.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -13,12 +14,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scenarios import (  # noqa: E402
+    CRAFTER_LOOP_CASSETTE,
+    CRAFTER_REWARD_ARGS,
+    CRAFTER_REWARD_CASSETTE,
     GENERATE_SCENARIOS,
     LLM_REWARD_CASSETTE,
     LOOP_CASSETTE,
     REPAIR_CASSETTE,
     REWARD_ARGS,
     REWARD_CASSETTE,
+    crafter_loop_config,
     llm_reward_config,
     loop_config,
     repair_proposer_kwargs,
@@ -37,6 +42,15 @@ def record_loop() -> None:
         cfg = loop_config(runs, backend="local", cassette=None, record=str(LOOP_CASSETTE))
         summary = gymsmith.run(cfg)
         print("loop cassette:", LOOP_CASSETTE, summary.llm_totals)
+
+
+def record_crafter_loop() -> None:
+    os.environ["GYMSMITH_TORCH_THREADS"] = "1"  # the replaying test pins one thread too (see the scenario)
+    with tempfile.TemporaryDirectory() as runs:
+        CRAFTER_LOOP_CASSETTE.unlink(missing_ok=True)
+        cfg = crafter_loop_config(runs, backend="local", cassette=None, record=str(CRAFTER_LOOP_CASSETTE))
+        summary = gymsmith.run(cfg)
+        print("crafter loop cassette:", CRAFTER_LOOP_CASSETTE, summary.llm_totals)
 
 
 def record_repair() -> None:
@@ -68,15 +82,15 @@ def record_generate(name: str) -> None:
         raise SystemExit(f"recording {name} failed")
 
 
-def record_reward() -> None:
+def record_reward(cassette: Path = REWARD_CASSETTE, args: list[str] = REWARD_ARGS) -> None:
     from typer.testing import CliRunner
 
     from gymsmith.cli import app
 
-    REWARD_CASSETTE.unlink(missing_ok=True)
+    cassette.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as runs:
-        result = CliRunner().invoke(app, ["reward", *REWARD_ARGS, "--runs-dir", runs, "--backend", "local",
-                                          "--no-cache", "--record", str(REWARD_CASSETTE)])
+        result = CliRunner().invoke(app, ["reward", *args, "--runs-dir", runs, "--backend", "local",
+                                          "--no-cache", "--record", str(cassette)])
     print(result.output)
     if result.exit_code != 0:
         raise SystemExit(f"recording reward failed: {result.exception!r}")
@@ -90,7 +104,9 @@ def record_llm_reward() -> None:
         print("llm-reward cassette:", LLM_REWARD_CASSETTE, summary.llm_totals)
 
 
-RECORDERS = {"loop": record_loop, "repair": record_repair, "reward": record_reward, "llm_reward": record_llm_reward,
+RECORDERS = {"loop": record_loop, "crafter_loop": record_crafter_loop, "repair": record_repair, "reward": record_reward,
+             "crafter_reward": lambda: record_reward(CRAFTER_REWARD_CASSETTE, CRAFTER_REWARD_ARGS),
+             "llm_reward": record_llm_reward,
              **{name: (lambda name=name: record_generate(name)) for name in GENERATE_SCENARIOS}}
 
 
