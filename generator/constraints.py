@@ -79,6 +79,10 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+def _excludes_zero(constraint: Constraint) -> bool:
+    return not isinstance(constraint.value, str) and not constraint.holds(0)
+
+
 def parse(text: str, family: Family, request: str) -> tuple[list[Constraint], list[str]]:
     """Constraints from an answer, each checked against the family's vocabulary and the request's words (a bad
     one is dropped with an error, the others kept; one constraint per quantity)."""
@@ -91,6 +95,7 @@ def parse(text: str, family: Family, request: str) -> tuple[list[Constraint], li
         return [], ['the answer must be a JSON object with a "constraints" list']
     vocabulary = family.quantities()
     said = set(_words(request))
+    negations = set(json.loads(render("constraints.json.j2")).get("request", {}).get("negations", ()))
     out: list[Constraint] = []
     errors: list[str] = []
     for i, item in enumerate(items[:MAX_CONSTRAINTS]):
@@ -107,6 +112,10 @@ def parse(text: str, family: Family, request: str) -> tuple[list[Constraint], li
             errors.append(f'constraints[{i}]: the words "{words}" are not in the request; quote the request')
         elif any(c.quantity == quantity for c in out):
             errors.append(f"constraints[{i}]: {quantity} is listed twice")
+        elif negations & set(_words(words)) and _excludes_zero(Constraint.parse(quantity, value, words)):
+            # small models drop the negation ("no keys" -> keys >= 1): the quoted words contradict the value
+            errors.append(f'constraints[{i}]: the words "{words}" ask for none, but {quantity} {value} excludes 0; '
+                          f'use "0"')
         else:
             out.append(Constraint.parse(quantity, value, words))
     return out, errors

@@ -89,13 +89,17 @@ class RewardDesigner:
     family: Family
     mode: str = "compose"
     temperature: float = 0.8
-    max_tokens: int = 400
+    #: None: per mode. A compose answer is a short JSON list of terms; a program needs room (at 400 tokens a third
+    #: of the default model's code answers were cut off mid-line: benchmarks/bench_code_mode.py).
+    max_tokens: int | None = None
     seed: int = 0
     prompts_dir: Path | str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("compose", "code"):
             raise ValueError(f"reward mode must be compose or code, not {self.mode!r}")
+        if self.max_tokens is None:
+            self.max_tokens = {"compose": 400, "code": 1000}[self.mode]
 
     def prompt(self, task: TaskSpec, reflection: list[CandidateReport], iteration: int) -> tuple[str, str]:
         system = render("system.j2", self.prompts_dir)

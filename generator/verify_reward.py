@@ -152,6 +152,8 @@ class RewardFixtures:
     episodes: dict[str, list[list[Transition]]] = field(default_factory=dict)
     encoded_transitions: list[Any] = field(default_factory=list, repr=False)
     encoded_episodes: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
+    #: The target's skills (event names), named in the hack layer's advice in the family's own words.
+    skills: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.encoded_transitions:
@@ -170,6 +172,7 @@ def reward_fixtures(family: Family, seed: int = 0, n_transitions: int = 256) -> 
     return RewardFixtures(
         transitions=record_transitions(factory, n_transitions, seed),
         episodes=record_reference_episodes(factory, family, seed),
+        skills=tuple(family.task().skills or ()),
     )
 
 
@@ -269,9 +272,11 @@ def verify_reward_program(
             details=details,
         )
 
+    skills: tuple[str, ...] = ()
     if isinstance(transitions, RewardFixtures):
         rows = transitions.encoded_transitions
         encoded_eps = transitions.encoded_episodes if episodes is None else None
+        skills = transitions.skills
     else:
         rows = _rows_from(transitions)
         encoded_eps = None
@@ -380,7 +385,7 @@ def verify_reward_program(
             return verdict(
                 "hack",
                 f"the reward cannot tell progress from doing nothing: both earn {prog:.3f} per episode; "
-                "reward picking up the key, opening the door or reaching the goal",
+                + (f"reward the task's events ({', '.join(skills[:6])})" if skills else "reward the task's events"),
             )
         rnd = returns.get("random")
         if rnd is not None and rnd > prog:

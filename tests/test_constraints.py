@@ -41,6 +41,17 @@ def test_constraints_must_quote_the_request_and_use_the_family_vocabulary():
     assert constraints.parse("no json", MINIGRID, REQUEST)[1][0].startswith("the answer is not valid JSON")
 
 
+def test_a_negated_request_cannot_become_a_lower_bound():
+    """What the default model wrote for the issue's request: "no doors or keys" as keys >= 1 and doors >= 1."""
+    text = _answer(("full of lava", "lava_cells", ">=10"), ("no doors or keys", "doors", ">=1"), ("keys", "keys", "1"),
+                   ("no doors or keys", "keys", ">=1"))
+    found, errors = constraints.parse(text, MINIGRID, REQUEST)
+    assert [c.text() for c in found] == ["lava_cells >= 10", "keys = 1"]  # "keys" alone negates nothing
+    assert any('"no doors or keys" ask for none, but doors >=1 excludes 0; use "0"' in e for e in errors)
+    assert constraints.parse(_answer(("no doors", "doors", "0"), ("no keys", "keys", "0")), MINIGRID,
+                             REQUEST)[1] == []
+
+
 def test_comparisons_hold_on_numbers_and_categories():
     at_least = Constraint.parse("lava_strips", ">=2")
     assert at_least.holds(2) and at_least.holds(5) and not at_least.holds(1) and not at_least.holds(None)

@@ -346,3 +346,24 @@ def test_mixture_names_a_source_that_never_places():
 def test_render_level_is_an_image():
     img = render_level(MiniGridLevelSpec(size=6), seed=0)
     assert img.shape == (96, 96, 3) and img.dtype == np.uint8
+
+
+def test_a_door_in_the_outer_wall_opens_but_leads_nowhere():
+    """Found by llm-replay's edits on LavaCrossing (wall_doors 0 -> 1): an agent that opened a door in the outer
+    wall and walked into it stood facing outside the grid, where MiniGrid's step fails an assertion."""
+    import gymnasium as gym
+
+    from gymsmith.envs.minigrid.spec import MiniGridLevelSpec
+
+    spec = MiniGridLevelSpec(name="doors", layout="room", size=6, wall_doors=4, objective="goal", start="corner")
+    env = gym.make("gymsmith/MiniGridGen-v0", spec=spec.model_dump(mode="json")).unwrapped
+    env.reset(seed=0)
+    door = next((x, y) for x in range(env.width) for y in (0, env.height - 1)
+                if env.grid.get(x, y) is not None and env.grid.get(x, y).type == "door")
+    inside = (door[0], 1 if door[1] == 0 else env.height - 2)
+    env.agent_pos, env.agent_dir = inside, 3 if door[1] == 0 else 1  # facing the door
+    env.step(env.actions.toggle)
+    assert env.grid.get(*door).is_open
+    for _ in range(3):  # walking on: bumped like a wall, never out of the grid
+        env.step(env.actions.forward)
+        assert tuple(env.agent_pos) == inside

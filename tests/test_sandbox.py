@@ -501,15 +501,19 @@ def test_compose_validation_and_schema() -> None:
         validate_terms([{"term": "distance", "weight": 1.0, "target": "lava"}, {"term": "teleport", "weight": 1.0}],
                        family)
     assert "target must be one of key, door, goal" in str(info.value) and "unknown term 'teleport'" in str(info.value)
-    schema = compose_json_schema(family)
-    shapes = {s["properties"]["term"]["const"]: s for s in schema["properties"]["terms"]["items"]["anyOf"]}
-    assert set(shapes) == {"distance", "event", "hazard", "time_cost", "env_reward"}
-    assert "target" in shapes["distance"]["required"] and "target" not in shapes["hazard"]["properties"]
+    def shapes(family):
+        schema = compose_json_schema(family)
+        return {s["properties"]["term"]["const"]: s for s in schema["properties"]["terms"]["items"]["anyOf"]}
+
+    assert set(shapes(family)) == {"distance", "event", "time_cost", "env_reward"}  # DoorKey has no lava
+    lava = family_for("MiniGrid-LavaCrossingS9N1-v0")  # lava levels add the hazard term
+    assert set(shapes(lava)) == {"distance", "event", "hazard", "time_cost", "env_reward"}
+    assert "target" in shapes(lava)["distance"]["required"] and "target" not in shapes(lava)["hazard"]["properties"]
     program = render_compose(
-        [{"term": "hazard", "weight": 2.0}, {"term": "event", "target": "dropped_key", "weight": -0.5}], family
+        [{"term": "hazard", "weight": 2.0}, {"term": "event", "target": "reached_goal", "weight": -0.5}], lava
     )
     assert static_check(program.source) == []
-    assert program.components == ["hazard", "event_dropped_key"]
+    assert program.components == ["hazard", "event_reached_goal"]
 
 
 # ------------------------------------------------------------------------------------ imports of math

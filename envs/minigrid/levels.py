@@ -328,6 +328,11 @@ class MiniGridGenEnv(MiniGridEnv):
         """MiniGrid's step plus the objective's own end: what MiniGrid's Fetch, GoTo*, PutNear and Unlock do."""
         before = self.carrying
         front = tuple(int(v) for v in self.front_pos)
+        if action == self.actions.forward and (front[0] in (0, self.width - 1) or front[1] in (0, self.height - 1)):
+            # a door in the outer wall opens but leads nowhere: stepping into it would leave the agent facing
+            # outside the grid, where MiniGrid's step fails; it is bumped like a wall
+            self.step_count += 1
+            return self.gen_obs(), 0.0, False, self.step_count >= self.max_steps, {}
         obs, reward, terminated, truncated, info = super().step(action)
         o = self.objective
         if o.kind == "goal" or terminated:
