@@ -144,6 +144,7 @@ class Proposer:
         constraints: list[dict[str, str]] | None = None,
     ) -> tuple[str, str]:
         system = render("system.j2", self.prompts_dir)
+        feedback = feedback.bounded() if feedback is not None else None
         context = self.family.context(task, self.k, feedback, request, self._goals())
         if notes:
             context["notes"] = notes  # the template shows them only where it tests `notes is defined`

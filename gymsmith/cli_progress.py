@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -51,12 +52,12 @@ def progress_callback(total_cycles: int) -> Any:
             ranked = sorted(zip(mixture.probabilities(), mixture.entries, strict=True), key=lambda pe: -pe[0])
             for p, entry in ranked[:SHOW_ENTRIES]:
                 pinned = f"  (seeds: {len(entry.seeds)})" if entry.seeds else ""
-                console.print(f"  {p:5.1%}  {_describe(entry.source)}{pinned}")
+                console.print(f"  {p:5.1%}  {escape(_describe(entry.source))}{pinned}")
             if len(ranked) > SHOW_ENTRIES:
                 rest = sum(p for p, _ in ranked[SHOW_ENTRIES:])
                 console.print(f"  {rest:5.1%}  … {len(ranked) - SHOW_ENTRIES} more entries")
             for rej in artifacts.rejected:
-                console.print(f"  [yellow]rejected[/] {json.dumps(rej.spec)}: {rej.reason}")
+                console.print(f"  [yellow]rejected[/] {escape(json.dumps(rej.spec))}: {escape(rej.reason)}")
 
         def on_training_start(self, cycle: int, steps: int) -> None:
             self.progress = Progress(

@@ -317,6 +317,32 @@ class Feedback(_Model):
     trained_on: list[dict[str, Any]] = Field(default_factory=list)
     rejected: list[RejectedSpec] = Field(default_factory=list)
 
+    def bounded(self, max_sources: int = 16) -> Feedback:
+        """The same feedback with one row per source and at most ``max_sources`` rows (the most-trained kept, in
+        their order), as prompts show it: level replay pins one spec at many seeds, and a prompt has a context
+        window (older stored feedback has a row per pinned seed)."""
+        rows: dict[str, dict[str, Any]] = {}
+        totals: dict[str, list[float]] = {}  # key -> [wins, episodes, rows merged], rounded once at the end
+        for row in self.trained_on:
+            spec = {k: v for k, v in row.items() if k not in ("train_success", "episodes")}
+            key = json.dumps(spec, sort_keys=True, default=str)
+            n = int(row.get("episodes", 0) or 0)
+            rows.setdefault(key, {**row})
+            total = totals.setdefault(key, [0.0, 0, 0])
+            total[0] += float(row.get("train_success", 0.0)) * n
+            total[1] += n
+            total[2] += 1
+        for key, (wins, n, merged) in totals.items():
+            if merged > 1:
+                rows[key].update(episodes=int(n), train_success=round(wins / n, 2) if n else 0.0)
+        kept = list(rows.values())
+        if len(kept) == len(self.trained_on) and len(kept) <= max_sources:
+            return self
+        if len(kept) > max_sources:
+            top = {id(r) for r in sorted(kept, key=lambda r: -int(r.get("episodes", 0) or 0))[:max_sources]}
+            kept = [r for r in kept if id(r) in top]
+        return self.model_copy(update={"trained_on": kept})
+
 
 class CandidateSpec(_Model):
     """One independent training job (a reward candidate, or a probe training of one config).

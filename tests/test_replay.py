@@ -98,3 +98,37 @@ def test_two_cycle_run_asks_the_llm_once_and_replays_inside_its_generators(tmp_p
     assert mixture.entries[0].source.family == "target"
     assert any(len(e.seeds) == 1 for e in mixture.entries[1:])  # replayed (generator, seed) levels
     store.close()
+
+
+def test_feedback_lists_each_generator_once_and_stays_bounded():
+    """Level replay pins one spec at many seeds: the prompt got one row per (spec, seed) and outgrew the 4096-token
+    context of the embedded model in the suite (9,252 tokens). Rows of one source are pooled; at most
+    MAX_TRAINED_ON sources are listed, the most-trained first kept."""
+    from gymsmith.agents.train import EpisodeLog
+    from gymsmith.curricula.base import MAX_TRAINED_ON, build_feedback
+    from gymsmith.envs.minigrid.spec import MiniGridLevelSpec
+    from gymsmith.schemas import EnvMixture, EvalResult, MixtureEntry, TrainResult
+
+    spec = MiniGridLevelSpec(name="strip", layout="room", size=7, lava_strips=1)
+    others = [MiniGridLevelSpec(name=f"s{i}", layout="room", size=5 + i % 10, balls=i // 10) for i in range(30)]
+    entries = [MixtureEntry(source=spec, weight=1.0, seeds=[seed]) for seed in range(8)]
+    entries += [MixtureEntry(source=s, weight=1.0) for s in others]
+    mixture = EnvMixture(entries=entries)
+    # the pinned copies: 8 episodes, 2 successes in all; the others: 1 episode each, except s0 (never played)
+    sources = list(range(8)) + list(range(9, len(entries)))
+    successes = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0] + [0.0] * (len(entries) - 9)
+    log = EpisodeLog(sources=sources, successes=successes, returns=[0.0] * len(sources), lengths=[1] * len(sources))
+    evaluation = EvalResult(env_id="MiniGrid-LavaCrossingS9N1-v0", episodes=1, success_rate=0.0, mean_return=0.0,
+                            mean_length=1.0)
+    training = TrainResult(steps=1, wall_time_s=1.0, steps_per_s=1.0, device="cpu")
+    rows = build_feedback(0, mixture, log, evaluation, training, []).trained_on
+    assert len(rows) == MAX_TRAINED_ON
+    pooled = [r for r in rows if r["name"] == "strip"]
+    assert len(pooled) == 1 and pooled[0]["episodes"] == 8 and pooled[0]["train_success"] == 0.25
+    assert "s0" not in {r["name"] for r in rows}  # the least-trained source is the one left out
+    # feedback stored before this (a row per pinned seed) is bounded the same way when a prompt shows it
+    from gymsmith.schemas import Feedback
+
+    stored = Feedback(cycle=0, target_success=0.0, trained_on=[{**spec.brief(), "train_success": float(i < 2),
+                                                                "episodes": 1} for i in range(40)])
+    assert [(r["train_success"], r["episodes"]) for r in stored.bounded().trained_on] == [(0.05, 40)]

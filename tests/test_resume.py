@@ -99,9 +99,12 @@ def test_sigkill_mid_cycle_then_resume_gives_each_cycle_exactly_once(tmp_path):
     assert [r["cycle"] for r in store.table("evaluations", run["id"])] == [0, 1]
     assert store.runs()[0]["status"] == "finished"
     assert all(Path(c["checkpoint"]).exists() for c in cycles)
-    # the resumed cycle continued PLR from the stored state: its episode counter spans both cycles
+    # the resumed cycle continued PLR from the stored state: its episode counter spans both cycles (the feedback
+    # lists at most MAX_TRAINED_ON sources, so its episodes are a lower bound of the counter)
     plr_episodes = sum(t["episodes"] for c in cycles for t in c["feedback"]["trained_on"][1:])
-    assert cycles[-1]["strategy_state"]["episodes"] == plr_episodes > cycles[0]["strategy_state"]["episodes"] > 0
+    first = cycles[0]["strategy_state"]["episodes"]
+    assert cycles[-1]["strategy_state"]["episodes"] >= plr_episodes > 0 and first > 0
+    assert cycles[-1]["strategy_state"]["episodes"] > first
     assert cycles[1]["total_steps"] == 2 * cycles[0]["total_steps"]
     with pytest.raises(ValueError, match="out of order"):  # the store itself refuses a duplicate cycle
         from gymsmith.curricula.store import CycleRecord
@@ -235,3 +238,20 @@ def test_a_flag_setting_one_field_of_a_section_keeps_the_files_other_fields(tmp_
     config.write_text(yaml.safe_dump({"curriculum": "llm", "llm": {"mixture": "archive", "archive_size": 4}}))
     merged = build_config(config, {"llm": {"goals": 2}, "seed": None})
     assert (merged.llm.mixture, merged.llm.archive_size, merged.llm.goals) == ("archive", 4, 2)
+
+
+def test_rejections_print_with_their_layer():
+    """Rich reads "[schema]" as markup and would drop it: the cycle display escapes what it prints."""
+    from types import SimpleNamespace
+
+    from gymsmith.cli_progress import console, progress_callback
+    from gymsmith.schemas import EnvMixture, MixtureEntry, RejectedSpec, TargetEnv
+
+    hooks = progress_callback(1)
+    mixture = EnvMixture(entries=[MixtureEntry(source=TargetEnv(), weight=1.0)])
+    rejected = RejectedSpec(spec={"name": "x", "layout": "room"}, reason="[schema] level: a room has lava_strips or "
+                            "wall_strips, not both")
+    with console.capture() as captured:
+        artifacts = SimpleNamespace(llm_calls=[], rejected=[rejected])
+        hooks.on_decision(0, SimpleNamespace(mixture=mixture, artifacts=artifacts))
+    assert "[schema] level: a room has lava_strips" in " ".join(captured.get().split())
