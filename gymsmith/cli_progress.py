@@ -19,7 +19,7 @@ SHOW_ENTRIES = 8
 
 
 def _describe(source: Any) -> str:
-    return source.env_id if source.family == "target" else json.dumps(source.model_dump(exclude={"family"}))
+    return source.env_id if source.family == "target" else json.dumps(source.brief())  # the form the LLM writes
 
 
 def progress_callback(total_cycles: int) -> Any:
