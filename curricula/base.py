@@ -122,10 +122,6 @@ def per_source_success(mixture: EnvMixture, log: EpisodeLog) -> list[Stat]:
     return [Stat.of(b) for b in buckets]
 
 
-#: Sources listed in a cycle's feedback at most (a prompt has a context window; PLR mixtures have hundreds).
-MAX_TRAINED_ON = 16
-
-
 def build_feedback(
     cycle: int,
     mixture: EnvMixture,
@@ -153,4 +149,4 @@ def build_feedback(
         reward_components=training.reward_components,
         trained_on=trained_on,
         rejected=rejected,
-    ).bounded(MAX_TRAINED_ON)  # one row per source (level replay pins one spec at many seeds), at most this many
+    ).bounded()  # one row per source (level replay pins one spec at many seeds), at most MAX_FEEDBACK_SOURCES

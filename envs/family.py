@@ -266,17 +266,24 @@ class Family(ABC):
         """A uniform draw over the family's ranges (domain randomisation)."""
         raise FamilyError(f"the {self.name} family of {self.target_env} has no parameter ranges to randomise")
 
-    def mutate(self, spec: EnvSpec, rng: np.random.Generator, name: str) -> EnvSpec | None:
-        """A small edit of one parameter (ACCEL): one field moves to a neighbouring allowed value.
+    def edit_fields(self, spec: EnvSpec) -> dict[str, list[Any]]:
+        """Field -> the values an edit of ``spec`` may move it between: by default every field the user's ranges
+        give several values; a family with a language says which knobs a level of that shape has."""
+        allowed = self.allowed()
+        return {f: allowed[f] for f in sorted(allowed) if len(allowed[f]) > 1 and f in type(spec).model_fields}
 
-        Edits stay inside the family's language and ranges (the spec model re-validates them); None when no
-        edit of this spec exists. Solvability is the verifier's to check, as for any spec.
+    def mutate(self, spec: EnvSpec, rng: np.random.Generator, name: str) -> EnvSpec | None:
+        """A small edit of one parameter (ACCEL): one field of `edit_fields` moves to a neighbouring value.
+
+        Edits stay inside the family's language and ranges (the spec model re-validates them, `check` checks
+        the ranges); None when no edit of this spec exists. Solvability is the verifier's to check, as for any
+        spec.
         """
-        fields = {f: v for f, v in self.allowed().items() if len(v) > 1 and f in type(spec).model_fields}
+        fields = self.edit_fields(spec)
         if not fields:
             return None
-        names = sorted(fields)
-        for _ in range(8):
+        names = list(fields)
+        for _ in range(max(8, 4 * len(names))):
             field = names[int(rng.integers(len(names)))]
             values = fields[field]
             current = getattr(spec, field)
@@ -287,9 +294,11 @@ class Family(ABC):
             if j == i or not 0 <= j < len(values):
                 continue
             try:
-                return type(spec).model_validate({**spec.model_dump(), field: values[j], "name": name})
+                child = type(spec).model_validate({**spec.model_dump(), field: values[j], "name": name})
             except ValueError:
                 continue
+            if self.check(child) == "":
+                return child
         return None
 
     def plr_sources(self) -> list[EnvSpec]:

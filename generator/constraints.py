@@ -83,7 +83,9 @@ def _excludes_zero(constraint: Constraint) -> bool:
     return not isinstance(constraint.value, str) and not constraint.holds(0)
 
 
-def parse(text: str, family: Family, request: str) -> tuple[list[Constraint], list[str]]:
+def parse(
+    text: str, family: Family, request: str, prompts_dir: str | Path | None = None
+) -> tuple[list[Constraint], list[str]]:
     """Constraints from an answer, each checked against the family's vocabulary and the request's words (a bad
     one is dropped with an error, the others kept; one constraint per quantity)."""
     try:
@@ -95,7 +97,7 @@ def parse(text: str, family: Family, request: str) -> tuple[list[Constraint], li
         return [], ['the answer must be a JSON object with a "constraints" list']
     vocabulary = family.quantities()
     said = set(_words(request))
-    negations = set(json.loads(render("constraints.json.j2")).get("request", {}).get("negations", ()))
+    negations = set(json.loads(render("constraints.json.j2", prompts_dir)).get("request", {}).get("negations", ()))
     out: list[Constraint] = []
     errors: list[str] = []
     for i, item in enumerate(items[:MAX_CONSTRAINTS]):
@@ -145,12 +147,12 @@ def ask(
               "max_tokens": max_tokens, "seed": seed}
     text, call = client.complete(TEMPLATE, system, user, **params)
     calls = [call]
-    found, errors = parse(text, family, request)
+    found, errors = parse(text, family, request, prompts_dir)
     if errors:
         repair = render("repair.j2", prompts_dir, response=text, errors=errors, k=None)
         text2, call2 = client.complete("repair.j2", system, f"{user}\n\n{repair}", **params)
         calls.append(call2)
-        found2, errors2 = parse(text2, family, request)
+        found2, errors2 = parse(text2, family, request, prompts_dir)
         if len(found2) >= len(found):
             found, errors = found2, errors2
     return found, calls, errors

@@ -303,6 +303,10 @@ class TrainResult(_Model):
     failed: str | None = None
 
 
+#: Sources a cycle's feedback lists at most (a prompt has a context window; PLR mixtures have hundreds).
+MAX_FEEDBACK_SOURCES = 16
+
+
 class Feedback(_Model):
     """What the next prompt shows the LLM about the last cycle."""
 
@@ -317,7 +321,7 @@ class Feedback(_Model):
     trained_on: list[dict[str, Any]] = Field(default_factory=list)
     rejected: list[RejectedSpec] = Field(default_factory=list)
 
-    def bounded(self, max_sources: int = 16) -> Feedback:
+    def bounded(self, max_sources: int = MAX_FEEDBACK_SOURCES) -> Feedback:
         """The same feedback with one row per source and at most ``max_sources`` rows (the most-trained kept, in
         their order), as prompts show it: level replay pins one spec at many seeds, and a prompt has a context
         window (older stored feedback has a row per pinned seed)."""

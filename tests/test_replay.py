@@ -103,11 +103,11 @@ def test_two_cycle_run_asks_the_llm_once_and_replays_inside_its_generators(tmp_p
 def test_feedback_lists_each_generator_once_and_stays_bounded():
     """Level replay pins one spec at many seeds: the prompt got one row per (spec, seed) and outgrew the 4096-token
     context of the embedded model in the suite (9,252 tokens). Rows of one source are pooled; at most
-    MAX_TRAINED_ON sources are listed, the most-trained first kept."""
+    MAX_FEEDBACK_SOURCES sources are listed, the most-trained first kept."""
     from gymsmith.agents.train import EpisodeLog
-    from gymsmith.curricula.base import MAX_TRAINED_ON, build_feedback
+    from gymsmith.curricula.base import build_feedback
     from gymsmith.envs.minigrid.spec import MiniGridLevelSpec
-    from gymsmith.schemas import EnvMixture, EvalResult, MixtureEntry, TrainResult
+    from gymsmith.schemas import MAX_FEEDBACK_SOURCES, EnvMixture, EvalResult, MixtureEntry, TrainResult
 
     spec = MiniGridLevelSpec(name="strip", layout="room", size=7, lava_strips=1)
     others = [MiniGridLevelSpec(name=f"s{i}", layout="room", size=5 + i % 10, balls=i // 10) for i in range(30)]
@@ -122,7 +122,7 @@ def test_feedback_lists_each_generator_once_and_stays_bounded():
                             mean_length=1.0)
     training = TrainResult(steps=1, wall_time_s=1.0, steps_per_s=1.0, device="cpu")
     rows = build_feedback(0, mixture, log, evaluation, training, []).trained_on
-    assert len(rows) == MAX_TRAINED_ON
+    assert len(rows) == MAX_FEEDBACK_SOURCES
     pooled = [r for r in rows if r["name"] == "strip"]
     assert len(pooled) == 1 and pooled[0]["episodes"] == 8 and pooled[0]["train_success"] == 0.25
     assert "s0" not in {r["name"] for r in rows}  # the least-trained source is the one left out

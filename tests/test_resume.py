@@ -100,7 +100,7 @@ def test_sigkill_mid_cycle_then_resume_gives_each_cycle_exactly_once(tmp_path):
     assert store.runs()[0]["status"] == "finished"
     assert all(Path(c["checkpoint"]).exists() for c in cycles)
     # the resumed cycle continued PLR from the stored state: its episode counter spans both cycles (the feedback
-    # lists at most MAX_TRAINED_ON sources, so its episodes are a lower bound of the counter)
+    # lists at most MAX_FEEDBACK_SOURCES sources, so its episodes are a lower bound of the counter)
     plr_episodes = sum(t["episodes"] for c in cycles for t in c["feedback"]["trained_on"][1:])
     first = cycles[0]["strategy_state"]["episodes"]
     assert cycles[-1]["strategy_state"]["episodes"] >= plr_episodes > 0 and first > 0

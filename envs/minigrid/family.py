@@ -21,7 +21,7 @@ from gymsmith.envs.minigrid.census import QUANTITIES, census
 from gymsmith.envs.minigrid.expert import expert_policy
 from gymsmith.envs.minigrid.levels import MiniGridGenEnv, check_spec, make_generated, render_level
 from gymsmith.envs.minigrid.narrow import narrowing
-from gymsmith.envs.minigrid.ranges import around, edit, ladder, variants
+from gymsmith.envs.minigrid.ranges import around, edit_fields, ladder, variants
 from gymsmith.envs.minigrid.reach import reach
 from gymsmith.envs.minigrid.spec import (
     COLORS,
@@ -290,11 +290,8 @@ class MiniGridFamily(Family):
                 return spec
         raise FamilyError(f"--param values {self._fixed} leave no valid level around {self.target_env}")
 
-    def mutate(self, spec: EnvSpec, rng: np.random.Generator, name: str) -> EnvSpec | None:
-        if not isinstance(spec, MiniGridLevelSpec):
-            return None
-        child = edit(spec, self.values(), rng, name)
-        return child if child is not None and self.check(child) == "" else None
+    def edit_fields(self, spec: EnvSpec) -> dict[str, list[Any]]:
+        return edit_fields(spec, self.values()) if isinstance(spec, MiniGridLevelSpec) else {}
 
     def plr_sources(self) -> list[EnvSpec]:
         """A fixed set of generators around the target (easier variants of its structure, then itself); none

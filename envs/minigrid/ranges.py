@@ -107,22 +107,8 @@ def variants(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
 _KIND_FIELDS = frozenset({"layout", "objective", "target", "near", "door_color", "target_color", "place", "start"})
 
 
-def edit(
-    spec: MiniGridLevelSpec, values: dict[str, list[Any]], rng: np.random.Generator, name: str
-) -> MiniGridLevelSpec | None:
-    """ACCEL's small edit in the language: one knob the spec's layout uses moves to a neighbouring allowed
-    value (a count or size by one step, a flag flipped), everything else kept; None when no such edit validates."""
-    fields = [f for f in (*LAYOUT_FIELDS[spec.layout], *COMMON_FIELDS) if f not in _KIND_FIELDS and len(values[f]) > 1]
-    for _ in range(4 * len(fields)):
-        field = fields[int(rng.integers(len(fields)))]
-        allowed, current = values[field], getattr(spec, field)
-        i = allowed.index(current) if current in allowed else int(rng.integers(len(allowed)))
-        j = i + (1 if rng.random() < 0.5 else -1)
-        j = j if 0 <= j < len(allowed) else 2 * i - j  # bounce back from the end of the range
-        if not 0 <= j < len(allowed) or allowed[j] == current:
-            continue
-        try:
-            return MiniGridLevelSpec.model_validate({**spec.model_dump(), field: allowed[j], "name": name})
-        except ValidationError:
-            continue
-    return None
+def edit_fields(spec: MiniGridLevelSpec, values: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The knobs ACCEL's edits may move on a level of this shape: a count or size the layout uses, or a flag;
+    never the fields that make it another kind of level."""
+    fields = (*LAYOUT_FIELDS[spec.layout], *COMMON_FIELDS)
+    return {f: values[f] for f in fields if f not in _KIND_FIELDS and len(values[f]) > 1}
