@@ -290,8 +290,10 @@ def run_request(
             result = generate(request, family, client, n, out, goals=0, max_tokens=1024)
             specs = [TypeAdapter(AnySpec).validate_python(e["spec"]) for e in result.accepted]
             error = ""
+            listed = [c.text() for c in result.constraints]  # what the product read from the request
+            rejected = [r.reason for r in result.rejected]
         except Exception as exc:  # a failed request scores zero; the benchmark goes on
-            specs, error = [], f"{type(exc).__name__}: {exc}"
+            specs, error, listed, rejected = [], f"{type(exc).__name__}: {exc}", [], []
     levels = []
     for spec in specs[:n]:
         measured = [measure_spec(spec, s, baseline) for s in seeds]
@@ -301,9 +303,11 @@ def run_request(
     satisfied = sum(sum(level["met"]) for level in levels)
     asked = len(checks) * n
     log(f"{rid:4s} {satisfied:2d}/{asked:2d}  levels={len(specs)}  {request[:60]!r}  "
-        f"{[[int(x) for x in level['met']] for level in levels]} {error}")
+        f"{[[int(x) for x in level['met']] for level in levels]} {error} constraints={listed} "
+        f"rejected={[r[:120] for r in rejected]}")
     return {"id": rid, "family": family_name, "request": request, "checks": [str(c) for c in checks],
             "levels": levels, "satisfied": satisfied, "asked": asked, "error": error,
+            "constraints": listed, "rejected": rejected,
             "wall_s": round(time.perf_counter() - start, 1)}
 
 

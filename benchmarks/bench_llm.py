@@ -9,9 +9,12 @@ the family measures them (``family.task().skills``). Per proposal (k=3 levels):
 - *valid*: every level parses and passes `verify_env_config`, no rejections, no errors, exactly k levels;
 - *sensible*: valid and at least one level meets the situation's stated rule over the level language's fields;
 - *sensible_own*: the same rule over the levels that are not copies of the example's;
-- *copied*: the rationale equals the prompt's example rationale, or a level equals one of the example's levels
-  (spec dumps without ``name``). The example is the one the curriculum prompt shows (``family.context()``: the
-  examples.json.j2 rationale with the easy end of the target's own ladder as its levels).
+- *copied*: the rationale equals the worked example's rationale, or a level equals one of the example's levels
+  (spec dumps without ``name``). The prompts showed that example (the easy end of the target's own ladder under
+  a fixed rationale) until the copy-rate fix; they now describe the answer's shape in words, and an answer that
+  still lands on the old example's levels or words counts as copied, so before and after are measured alike;
+- *rationale repeated*: the same rationale as an earlier situation's answer (a template, not a reading of the
+  results); *retrained*: a level equal to one the feedback says the agent already trained on.
 
 Tokens/s and seconds per proposal count only generation (model load excluded; disk cache off).
 
@@ -109,6 +112,21 @@ def _dump(spec: Any) -> dict[str, Any]:
     return spec.model_dump(mode="json", exclude={"name"})
 
 
+#: the worked example's rationale (prompts/examples.json.j2) before the copy-rate fix
+OLD_RATIONALE = "The agent has learned nothing yet, so start with small, easy versions of the target's levels."
+
+
+def _old_example(family: Any) -> list[dict[str, Any]]:
+    """The levels the old worked example showed: the easy end of the target's own ladder."""
+    steps = family.ladder()
+    return [_dump(steps[0]), _dump(steps[len(steps) // 2])] if steps else []
+
+
+def _trained_levels(family: Any, feedback: Feedback | None) -> list[dict[str, Any]]:
+    return [_dump(family.build({k: v for k, v in t.items() if k not in ("train_success", "episodes")}))
+            for t in (feedback.trained_on if feedback else []) if t.get("family") != "target"]
+
+
 def bench_model(name: str, seeds: int) -> dict[str, Any]:
     client = LLMClient(make_chat_model("local", model=name), backend="local", use_cache=False)
     t0 = time.perf_counter()
@@ -120,15 +138,18 @@ def bench_model(name: str, seeds: int) -> dict[str, Any]:
             family = family_for(target)
             task = family.task()
             target_spec = family.build(json.loads(family.describe_target().summary["spec"]))
-            example = json.loads(family.context(task, K, feedback, None, 0)["example"])
-            example_levels = [_dump(family.build(item)) for item in example["levels"]]
+            example_levels = _old_example(family)
+            trained_levels = _trained_levels(family, feedback)
+            seen_rationales = {r["rationale"].strip() for r in rows if r["seed"] == seed}
             n_calls = len(client.calls)
             proposal = Proposer(client, family=family, k=K, seed=100 + seed).propose(task, feedback)
             verdicts = [verify_env_config(s, family) for s in proposal.env_configs]
             accepted = [s for s, v in zip(proposal.env_configs, verdicts, strict=True) if v.accepted]
             valid = len(accepted) == K and not proposal.rejected and not proposal.errors
             sensible = valid and rule(accepted, target_spec)  # type: ignore[arg-type]
-            copied_rationale = proposal.rationale.strip() == example["rationale"].strip()
+            copied_rationale = proposal.rationale.strip() == OLD_RATIONALE
+            repeated = proposal.rationale.strip() in seen_rationales
+            retrained = sum(_dump(s) in trained_levels for s in proposal.env_configs)
             copied_levels = sum(_dump(s) in example_levels for s in proposal.env_configs)
             copied = copied_rationale or copied_levels > 0
             own = [x for x in accepted if _dump(x) not in example_levels]  # sensible without the copied levels
@@ -137,7 +158,7 @@ def bench_model(name: str, seeds: int) -> dict[str, Any]:
             rows.append({
                 "seed": seed, "situation": label, "target": target, "valid": valid, "sensible": sensible,
                 "sensible_own": sensible_own, "copied": copied, "copied_rationale": copied_rationale,
-                "copied_levels": copied_levels,
+                "copied_levels": copied_levels, "rationale_repeated": repeated, "retrained_levels": retrained,
                 "target_levels": sum(_dump(s) == _dump(target_spec) for s in proposal.env_configs),
                 "repaired": proposal.repaired, "rationale": proposal.rationale,
                 "levels": [s.brief() for s in proposal.env_configs],
@@ -163,6 +184,8 @@ def bench_model(name: str, seeds: int) -> dict[str, Any]:
         "copy_rate": sum(r["copied"] for r in rows) / n,
         "copy_rationale_rate": sum(r["copied_rationale"] for r in rows) / n,
         "copy_level_rate": sum(r["copied_levels"] > 0 for r in rows) / n,
+        "rationale_repeat_rate": sum(r["rationale_repeated"] for r in rows) / n,
+        "retrain_rate": sum(r["retrained_levels"] > 0 for r in rows) / n,
         "tok_per_s": totals["completion_tokens"] / max(gen_s, 1e-9),
         "s_per_proposal": gen_s / n,
         "llm_calls": totals["calls"],
@@ -186,6 +209,7 @@ def main() -> None:
               f"sensible={res['sensible_rate']:.2f} (own levels {res['sensible_own_rate']:.2f}) "
               f"copied={res['copy_rate']:.2f} "
               f"(rationale {res['copy_rationale_rate']:.2f}, level {res['copy_level_rate']:.2f}) "
+              f"rationale-repeated={res['rationale_repeat_rate']:.2f} retrained={res['retrain_rate']:.2f} "
               f"tok/s={res['tok_per_s']:.1f} s/proposal={res['s_per_proposal']:.1f} calls={res['llm_calls']}",
               flush=True)
 

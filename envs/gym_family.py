@@ -24,12 +24,10 @@ from gymsmith.envs.params import (
     InvalidItem,
     ParamRange,
     answer_schema,
-    example_goals,
     goals_context,
     json_word,
     validation_reasons,
 )
-from gymsmith.envs.prompt_data import examples
 from gymsmith.schemas import EnvSpec, Feedback, TaskSpec, register_spec
 
 #: Flat observations up to this many numbers become ``info["features"]`` (``obs_0``, ``obs_1``, ...).
@@ -289,30 +287,9 @@ class GymFamily(Family):
         }
         return answer_schema(self.items_key, config, k, self.events, goals)
 
-    def _example(self) -> dict[str, Any]:
-        return {
-            "rationale": examples()["gym"]["rationale"],
-            "configs": [{"name": f"config-{i + 1}", "kwargs": {p.name: _at(p, float(i)) for p in self.params}}
-                        for i in range(2)],
-        }
-
     def context(
         self, task: TaskSpec, k: int, feedback: Feedback | None, request: str | None, goals: int
     ) -> dict[str, Any]:
-        import json
-
-        example = self._example()
-        if self.native is not None:
-            # the native family's worked goals that this target can measure
-            skills = set(self.describe_target().skills)
-            known = [g for g in examples()[f"{self.native.name}_goals"] if set(g["events"]) <= skills]
-        else:
-            text = examples()["gym"]["goal_description"]
-            known = [{"name": f"goal-{i + 1}", "description": text.replace("{event}", e), "events": [e]}
-                     for i, e in enumerate(self.events[:2])]
-        chosen = example_goals(self.events, goals, known)
-        if chosen:
-            example["goals"] = chosen
         params = [
             {"name": p.name, "allowed": p.describe(),
              "default": json_word(self.defaults[p.name]) if p.name in self.defaults else None}
@@ -326,7 +303,6 @@ class GymFamily(Family):
             "params": params,
             "k": k,
             "feedback": feedback,
-            "example": json.dumps(example),
             "request": request,
             "goals": goals_context(self.events, goals, "configs"),
         }

@@ -206,14 +206,8 @@ def answer_schema(items_key: str, item: dict[str, Any], k: int, events: tuple[st
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
 
 
-
-
 def goals_context(events: tuple[str, ...], goals: int, noun: str) -> dict[str, Any] | None:
     """What ``prompts/goals.j2`` renders when the answer should carry goals (None: no goals asked)."""
     if not goals or not events:
         return None
     return {"n": goals, "events": list(events), "noun": noun}
-
-
-def example_goals(events: tuple[str, ...], goals: int, example: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return example[: max(1, min(goals, len(example)))] if goals and events else []

@@ -63,8 +63,12 @@ def test_comparisons_hold_on_numbers_and_categories():
 
 
 def _shapes(family) -> dict:
+    """Layout -> the properties of its first grammar shape (a layout has one shape per case, `layout_cases`)."""
     levels = family.schema(family.task(), 2, 0)["properties"]["levels"]["items"]["anyOf"]
-    return {s["properties"]["layout"]["enum"][0]: s["properties"] for s in levels}
+    shapes: dict = {}
+    for s in levels:
+        shapes.setdefault(s["properties"]["layout"]["enum"][0], s["properties"])
+    return shapes
 
 
 def test_constraints_narrow_the_grammar_of_the_levels():

@@ -29,7 +29,6 @@ from gymsmith.envs.params import (
     ParamRange,
     answer_schema,
     check_members,
-    example_goals,
     goals_context,
     restrict,
     validation_reasons,
@@ -278,30 +277,15 @@ class CrafterFamily(Family):
     def context(
         self, task: TaskSpec, k: int, feedback: Feedback | None, request: str | None, goals: int
     ) -> dict[str, Any]:
-        import json
-
-        example: dict[str, Any] = {
-            "rationale": examples()["crafter"]["rationale"],
-            "worlds": [self._fit_example(w) for w in examples()["crafter"]["worlds"]],
-        }
-        chosen = example_goals(self.events, goals, examples()["crafter_goals"])
-        if chosen:
-            example["goals"] = chosen
         return {
             "task": task,
             "target": self.describe_target().summary,
             "family": self.values(),
             "k": k,
             "feedback": feedback,
-            "example": json.dumps(example),
             "request": request,
             "goals": goals_context(self.events, goals, "worlds"),
         }
-
-    def _fit_example(self, world: dict[str, Any]) -> dict[str, Any]:
-        """The example must obey --param restrictions too: small models copy examples verbatim."""
-        return {k: (v if k not in self._allowed or v in self._allowed[k] else self._allowed[k][0])
-                for k, v in world.items()}
 
     def build(self, item: dict[str, Any]) -> EnvSpec:
         try:

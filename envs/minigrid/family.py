@@ -32,6 +32,7 @@ from gymsmith.envs.minigrid.spec import (
     OBJECTIVES,
     MiniGridLevelSpec,
     from_item,
+    layout_cases,
 )
 from gymsmith.envs.minigrid.wrappers import MINIGRID_EVENTS, MINIGRID_FEATURES, wrap_minigrid
 from gymsmith.envs.params import (
@@ -41,12 +42,10 @@ from gymsmith.envs.params import (
     ParamRange,
     answer_schema,
     check_members,
-    example_goals,
     goals_context,
     restrict,
     validation_reasons,
 )
-from gymsmith.envs.prompt_data import examples
 from gymsmith.schemas import DEFAULT_TARGET, ComposeTerm, Constraint, EnvSpec, Feedback, TaskSpec
 
 #: Item field -> the values the LLM's grammar offers (small integer ranges as enums; pydantic re-checks).
@@ -308,12 +307,13 @@ class MiniGridFamily(Family):
     # -- LLM
 
     def schema(self, task: TaskSpec, k: int, goals: int) -> dict[str, Any]:
-        """One object shape per layout (``anyOf``) holding only the fields that layout uses, and one objective
-        shape per objective type: the grammar cannot write a field a level would ignore."""
+        """One object shape per layout and case of it (``anyOf``; `layout_cases`) holding only the fields that
+        layout uses, and one objective shape per objective type: the grammar cannot write a field a level would
+        ignore, nor most combinations the validator refuses."""
         v = self.values()
 
-        def enum(field: str) -> dict[str, Any]:
-            allowed = v[field]
+        def enum(field: str, case: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+            allowed = (case or {}).get(field, v[field])
             return {"type": "boolean"} if allowed == [False, True] else {"enum": allowed}
 
         objectives = []
@@ -329,24 +329,17 @@ class MiniGridFamily(Family):
                                "additionalProperties": False})
         shapes = []
         for layout in v["layout"]:
-            props = {"name": {"type": "string", "maxLength": NAME_LEN}, "layout": {"enum": [layout]}}
-            props.update({f: enum(f) for f in (*LAYOUT_FIELDS[layout], *COMMON_FIELDS)})
-            props["objective"] = {"anyOf": objectives}
-            shapes.append({"type": "object", "properties": props, "required": list(props),
-                           "additionalProperties": False})
+            for case in layout_cases(layout, v):
+                props = {"name": {"type": "string", "maxLength": NAME_LEN}, "layout": {"enum": [layout]}}
+                props.update({f: enum(f, case) for f in (*LAYOUT_FIELDS[layout], *COMMON_FIELDS)})
+                props["objective"] = {"anyOf": objectives}
+                shapes.append({"type": "object", "properties": props, "required": list(props),
+                               "additionalProperties": False})
         return answer_schema(self.items_key, {"anyOf": shapes}, k, self.events, goals)
 
     def context(
         self, task: TaskSpec, k: int, feedback: Feedback | None, request: str | None, goals: int
     ) -> dict[str, Any]:
-        example: dict[str, Any] = dict(examples()["minigrid"])
-        steps = self.ladder() if request is None and not self.describe_target().missing else []
-        if steps:  # small models copy the example: show the easy end of the target's own kind of level
-            example["levels"] = [steps[0].brief(), steps[len(steps) // 2].brief()]
-        example = {"rationale": example.pop("rationale"), **example}
-        chosen = example_goals(self.events, goals, examples()["minigrid_goals"])
-        if chosen:
-            example["goals"] = chosen
         return {
             "task": task,
             "target": self.describe_target().summary,
@@ -354,7 +347,6 @@ class MiniGridFamily(Family):
             "fixed": self._fixed,
             "k": k,
             "feedback": feedback,
-            "example": json.dumps(example),
             "request": request,
             "goals": goals_context(self.events, goals, "levels"),
         }

@@ -45,6 +45,31 @@ OBJECTIVE_FIELDS: dict[str, tuple[str, ...]] = {
     "open_door": (),
 }  # fmt: skip
 
+#: Fields of one layout whose values exclude each other (rules of `MiniGridLevelSpec._problems`), as the cases a
+#: level of that layout falls in: each case keeps only the values a predicate allows. The LLM's grammar gets one
+#: shape per case, so a small model cannot write lava and wall strips in one room, two locked doors between two
+#: rooms, or a key in a box with no locked door; the validator still names these for answers from other backends.
+_NO_LOCK: dict[str, Any] = {"locked_doors": lambda n: n == 0, "key_in_box": lambda b: not b, "blocked": lambda b: not b}
+_ONE_LOCK: dict[str, Any] = {"locked_doors": lambda n: n == 1}
+LAYOUT_CASES: dict[str, tuple[dict[str, Any], ...]] = {
+    "room": ({"wall_strips": lambda n: n == 0}, {"lava_strips": lambda n: n == 0, "wall_strips": lambda n: n > 0}),
+    "two_rooms": (_NO_LOCK, _ONE_LOCK),
+    "chain": (_NO_LOCK, {"locked_doors": lambda n: n >= 1}),
+    "grid": (_NO_LOCK, _ONE_LOCK),
+    "corridor": (_NO_LOCK, _ONE_LOCK),
+}
+
+
+def layout_cases(layout: str, values: dict[str, list[Any]]) -> list[dict[str, list[Any]]]:
+    """``values`` narrowed to each case of ``layout`` (see `LAYOUT_CASES`); a case left with an empty field is
+    dropped, so ``--param`` and request constraints still narrow the grammar."""
+    cases = []
+    for case in LAYOUT_CASES[layout]:
+        narrowed = {f: [x for x in values[f] if keep(x)] for f, keep in case.items()}
+        if all(narrowed.values()):
+            cases.append(narrowed)
+    return cases
+
 
 def max_strips(size: int) -> int:
     """Strips sit on even rows and columns strictly inside the room (as in MiniGrid's crossing envs)."""
