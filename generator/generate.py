@@ -65,21 +65,18 @@ def _clear_previous(out_dir: Path) -> None:
                 (out_dir / name).unlink(missing_ok=True)
 
 
-def _verify(spec: EnvSpec, family: Family, seen: dict[str, str], result: GenerateResult) -> bool:
-    """Dedupe and verify one spec; a failure is recorded as a rejection with its layer."""
+def _verify(spec: EnvSpec, family: Family, seen: dict[str, str], result: GenerateResult) -> str | None:
+    """Dedupe and verify one spec: None when it passes (and is remembered as seen), else the reason with its layer
+    (``[duplicate]``, ``[solvability]``, ...), for the repair round or the rejection list."""
     digest = family.structure(spec)
     if digest in seen:
-        result.rejected.append(RejectedSpec(
-            spec=spec.model_dump(mode="json"), reason=f"[duplicate] same {family.noun} as {seen[digest]!r}"
-        ))
-        return False
+        return f"[duplicate] same {family.noun} as {seen[digest]!r}"
     verdict = verify_env_config(spec, family=family)
     if not verdict.accepted:
-        result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=verdict.reason()))
-        return False
+        return verdict.reason()
     seen[digest] = spec.name
     result.verify_s[digest] = verdict.cost_s
-    return True
+    return None
 
 
 def generate(
@@ -129,32 +126,38 @@ def generate(
     result = GenerateResult(out_dir=out, proposal=proposal, rejected=list(proposal.rejected), goals=proposal.goals,
                             constraints=asked)
     seen: dict[str, str] = {}
-    passed: list[tuple[EnvSpec, list[constraints.Check], bool]] = []
-    missed: list[tuple[EnvSpec, list[constraints.Check]]] = []
-    for spec in proposal.env_configs:
-        if not _verify(spec, working, seen, result):
-            continue
+
+    def judge(spec: EnvSpec) -> tuple[str | None, list[constraints.Check]]:
+        """None and its checks when the spec is accepted, else why not (verifier, duplicate or constraints)."""
+        why = _verify(spec, working, seen, result)
+        if why is not None:
+            return why, []
         checks = constraints.check(family, spec, asked)
-        (passed.append((spec, checks, False)) if all(c.met for c in checks) else missed.append((spec, checks)))
+        if all(c.met for c in checks):
+            return None, checks
+        seen.pop(family.structure(spec), None)  # a revision may write this structure again, corrected
+        return f"[constraint] {'; '.join(c.violation() for c in checks if not c.met)}", checks
+
+    passed: list[tuple[EnvSpec, list[constraints.Check], bool]] = []
+    problems: list[tuple[EnvSpec, list[str]]] = []  # every parsed spec that is not accepted gets one repair
+    for spec in proposal.env_configs:
+        why, checks = judge(spec)
+        if why is None:
+            passed.append((spec, checks, False))
+        else:
+            problems.append((spec, [why]))
+            result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=f"{why} (sent back once)"))
     revision: Proposal | None = None
-    if missed:
-        problems = [(spec, [c.violation() for c in checks if not c.met]) for spec, checks in missed]
-        for spec, why in problems:  # recorded as missed; the revision may reuse their names
-            seen.pop(family.structure(spec), None)
-            result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"),
-                                                reason=f"[constraint] {'; '.join(why)} (sent back once)"))
+    if problems:
         revision = proposer.revise(request, problems, stated or [])
         result.rejected.extend(revision.rejected)
         for spec in revision.env_configs:
-            if not _verify(spec, working, seen, result):
-                continue
-            checks = constraints.check(family, spec, asked)
-            if all(c.met for c in checks):
+            why, checks = judge(spec)
+            if why is None:
                 passed.append((spec, checks, True))
             else:
-                why = "; ".join(c.violation() for c in checks if not c.met)
                 result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"),
-                                                    reason=f"[constraint] {why} (after one repair)"))
+                                                    reason=f"{why} (after one repair)"))
 
     from gymsmith.envs.render import save_render
 
@@ -169,7 +172,7 @@ def generate(
             "verify_s": round(result.verify_s.get(family.structure(spec), 0.0), 3),
             "constraints": [c.to_json() for c in checks],
             "constraints_met": all(c.met for c in checks),
-            "constraint_repaired": repaired,
+            "revised": repaired,
         }
         try:
             entry["renders"] = [p.name for p in save_render(spec, out / f"{stem}.png", seed=render_seed)]
@@ -196,7 +199,7 @@ def generate(
         "errors": proposal.errors,
         "rationale": proposal.rationale,
         "repaired": proposal.repaired,
-        "constraint_repair": revision is not None,
+        "revision": revision is not None,
         "llm": result.llm,
         "llm_calls": [c.model_dump(mode="json") for c in all_calls],
         "wall_s": round(result.wall_s, 2),

@@ -175,13 +175,14 @@ class Proposer:
         self, request: str, problems: list[tuple[EnvSpec, list[str]]], constraints: list[dict[str, str]],
         cycle: int = 0,
     ) -> Proposal:
-        """One call rewriting the specs that missed the request's constraints, each with its violations named
-        (the constraint repair of ``gymsmith generate``; what still misses is rejected by the caller)."""
+        """One call rewriting the specs ``gymsmith generate`` built and did not accept (a missed constraint, a
+        duplicate, a verifier rejection), each with its problems named; what still fails is rejected by the
+        caller. Without it a small model's duplicate or crowded level simply cost the user a level."""
         reviser = replace(self, k=len(problems), goals=0)
         task = self._request_task(request)
         system, user = reviser.render_prompt(task, None, request, constraints=constraints)
         shown = [{"spec": json.dumps(spec.brief()), "problems": why} for spec, why in problems]
-        note = render("constraint_repair.j2", self.prompts_dir, levels=shown, k=len(problems),
+        note = render("revise.j2", self.prompts_dir, levels=shown, k=len(problems),
                       noun=self.family.noun, key=self.family.items_key)
         params = {
             "json_schema": self.family.schema(task, len(problems), 0) if self.constrained else None,
@@ -189,7 +190,7 @@ class Proposer:
             "max_tokens": self.max_tokens,
             "seed": self.seed + cycle,
         }
-        text, call = self.client.complete("constraint_repair.j2", system, f"{user}\n\n{note}", **params)
+        text, call = self.client.complete("revise.j2", system, f"{user}\n\n{note}", **params)
         parsed = parse_answer(text, self.family, task, len(problems), 0)
         return Proposal(task=task, env_configs=parsed.specs, rationale=parsed.rationale, llm_calls=[call],
                         repaired=True, rejected=parsed.rejected, errors=parsed.errors)

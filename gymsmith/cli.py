@@ -248,8 +248,8 @@ def generate(
         renders = ", ".join(entry["renders"]) or f"[yellow]{escape(entry.get('render_error', '-'))}[/]"
         met = " ".join(f"{'[green]met[/]' if c['met'] else '[red]unmet[/]'} {escape(c['text'])}"
                        for c in entry["constraints"]) or "-"
-        if entry.get("constraint_repaired"):
-            met += " (repaired)"
+        if entry.get("revised"):
+            met += " (revised)"
         table.add_row(escape(entry["file"]), renders, met, escape(json.dumps(spec_text)))
     console.print(table)
     for goal in result.goals:

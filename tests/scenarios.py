@@ -64,7 +64,7 @@ GENERATE_SCENARIOS: dict[str, tuple[Path, list[str]]] = {
     "generate_lava": (
         CASSETTES / "generate_lava_qwen.json",
         ["a big room full of lava with a narrow safe path to the goal, no doors or keys", "--family", "minigrid",
-         "-n", "3", "--goals", "0", "--seed", "0"],
+         "-n", "3", "--goals", "0", "--seed", "1"],
     ),
     # Rendering worlds, without the constraint step (the lava scenario covers it): for this request the default
     # model's constraints asked for a starting iron pickaxe and so rejected every world it wrote.

@@ -127,20 +127,20 @@ def test_generate_checks_constraints_on_sampled_levels_and_repairs_once(tmp_path
     ]
     client = LLMClient(FakeListChatModel(responses=answers), backend="fake", use_cache=False)
     generate(REQUEST, MINIGRID, client, 2, tmp_path, goals=0)
-    assert [c.template for c in client.calls] == ["constraints.j2", "env_proposal.j2", "constraint_repair.j2"]
+    assert [c.template for c in client.calls] == ["constraints.j2", "env_proposal.j2", "revise.j2"]
     levels_prompt, repair_prompt = client.calls[1], client.calls[2]
     assert levels_prompt.response == answers[1] and repair_prompt.response == answers[2]
     index = json.loads((tmp_path / "index.json").read_text())
     assert [c["text"] for c in index["constraints"]] == ["doors = 0", "lava_cells >= 10", "objective = goal"]
     assert index["narrowed"]["connect"] == ["gap"] and index["narrowed"]["objective"] == ["goal"]
-    assert [(e["name"], e["constraints_met"], e["constraint_repaired"]) for e in index["accepted"]] == [
+    assert [(e["name"], e["constraints_met"], e["revised"]) for e in index["accepted"]] == [
         ("river", True, False), ("sparse", True, True)]
     measured = index["accepted"][0]["constraints"][1]
     assert measured["text"] == "lava_cells >= 10" and min(measured["measured"]) >= 10 and measured["met"]
     missed = [r for r in index["rejected"] if r["reason"].startswith("[constraint]")]
     assert len(missed) == 1 and "lava_cells is 3 (asked >= 10) (sent back once)" in missed[0]["reason"]
-    assert index["constraint_repair"] and [c["template"] for c in index["llm_calls"]] == [
-        "constraints.j2", "env_proposal.j2", "constraint_repair.j2"]
+    assert index["revision"] and [c["template"] for c in index["llm_calls"]] == [
+        "constraints.j2", "env_proposal.j2", "revise.j2"]
 
 
 def test_a_level_still_missing_after_the_repair_is_rejected_with_the_violation(tmp_path):
@@ -167,3 +167,37 @@ def test_without_constraints_generate_makes_no_constraint_call(tmp_path, flag):
     result = generate("x", MINIGRID, client, 1, tmp_path, goals=0, check_constraints=flag)
     assert [c.template for c in client.calls] == ["env_proposal.j2"] and len(result.accepted) == 1
     assert json.loads((tmp_path / "index.json").read_text())["constraints"] == []
+
+
+class _Recording(FakeListChatModel):
+    """The test double, keeping the prompts it was sent."""
+
+    prompts: list[str] = []
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.prompts.append(str(messages[-1].content))
+        return super()._call(messages, stop, run_manager, **kwargs)
+
+
+def test_duplicates_and_unsolvable_levels_get_the_revision_round_too(tmp_path):
+    """The 0.5B model often wrote the same level twice or crowded a small room until no placement was left
+    (bench_generate): each such level is sent back once with its problem named, like a missed constraint."""
+    room = {"name": "a", "layout": "room", "size": 6, "lava_strips": 0, "wall_strips": 0, "wall_doors": 0,
+            "scattered_lava": 0, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+            "objective": {"type": "goal"}}
+    crowded = {**room, "name": "crowded", "size": 5, "balls": 5, "boxes": 5}
+    answers = [
+        json.dumps({"rationale": "r", "levels": [room, {**room, "name": "b"}, crowded]}),
+        json.dumps({"rationale": "r", "levels": [{**room, "name": "b", "size": 9}, {**crowded, "size": 12}]}),
+    ]
+    model = _Recording(responses=answers)
+    client = LLMClient(model, backend="fake", use_cache=False)
+    result = generate("rooms to walk to the goal", MINIGRID, client, 3, tmp_path, goals=0, check_constraints=False)
+    assert [c.template for c in client.calls] == ["env_proposal.j2", "revise.j2"]
+    revision_prompt = model.prompts[1]
+    assert "[duplicate] same level as 'a'" in revision_prompt and "[solvability]" in revision_prompt
+    reasons = [r.reason for r in result.rejected]
+    assert reasons[0] == "[duplicate] same level as 'a' (sent back once)"
+    assert reasons[1].startswith("[solvability]") and reasons[1].endswith("(sent back once)")
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert [(e["name"], e["revised"]) for e in index["accepted"]] == [("a", False), ("b", True), ("crowded", True)]

@@ -16,11 +16,11 @@ from gymsmith.envs.crafter import CrafterWorldSpec
 from gymsmith.envs.goals import episode_events, goal_reached, goal_success, probe_skills
 from gymsmith.envs.gym_family import GymFamily, GymKwargsSpec
 from gymsmith.envs.minigrid import MINIGRID_EVENTS, MiniGridLevelSpec
-from gymsmith.envs.params import FamilyError, ParamRange
+from gymsmith.envs.params import FamilyError, InvalidItem, ParamRange
 from gymsmith.generator.llm import LLMClient
 from gymsmith.generator.proposer import Proposer, parse_answer
 from gymsmith.generator.verifier import verify_env_config
-from gymsmith.schemas import DEFAULT_TARGET, Goal, TaskSpec
+from gymsmith.schemas import DEFAULT_TARGET, Feedback, Goal, TaskSpec
 from gymsmith.templates import render
 
 LEVEL = {"name": "a", "layout": "two_rooms", "size": 5, "connect": "closed", "locked_doors": 1,
@@ -137,16 +137,28 @@ def test_minigrid_schema_has_one_shape_per_layout_case_and_objective():
     for s in schema["properties"]["levels"]["items"]["anyOf"]:
         shapes.setdefault(s["properties"]["layout"]["enum"][0], []).append(s)
     assert set(shapes) == {"room", "two_rooms", "chain", "grid", "corridor"}
-    lava, wall = (s["properties"] for s in shapes["room"])
+    lava, lava_doors, wall, wall_doors = (s["properties"] for s in shapes["room"])
     assert lava["wall_strips"] == {"enum": [0]} and 0 in lava["lava_strips"]["enum"]
     assert wall["lava_strips"] == {"enum": [0]} and 0 not in wall["wall_strips"]["enum"]
-    open_, locked = (s["properties"] for s in shapes["two_rooms"])
+    assert lava["wall_doors"] == {"enum": [0]} and 0 not in lava_doors["wall_doors"]["enum"]
+
+    def kinds(props: dict) -> dict:
+        return {o["properties"]["type"]["enum"][0]: o["properties"].get("target", {}).get("enum")
+                for o in props["objective"]["anyOf"]}
+
+    assert "open_door" not in kinds(lava) and "door" not in kinds(lava)["goto"]  # no door in the room
+    assert "open_door" in kinds(wall_doors) and "door" in kinds(wall_doors)["goto"]
+    gap, open_, closed, locked = (s["properties"] for s in shapes["two_rooms"])
     assert "locked_doors" not in lava and "lava_strips" not in open_
+    assert [p["connect"] for p in (gap, open_, closed)] == [{"enum": ["gap"]}, {"enum": ["open"]}, {"enum": ["closed"]}]
     assert open_["locked_doors"] == {"enum": [0]} and open_["key_in_box"] == open_["blocked"] == {"enum": [False]}
+    assert "door" not in kinds(gap)["goto"] and "door" in kinds(open_)["goto"] and "open_door" not in kinds(open_)
+    assert "open_door" in kinds(closed) and "open_door" in kinds(locked)
     assert locked["locked_doors"] == {"enum": [1]} and locked["key_in_box"] == {"type": "boolean"}
-    assert [s["properties"]["locked_doors"]["enum"] for s in shapes["chain"]] == [[0], [1, 2, 3]]
+    assert [s["properties"]["locked_doors"]["enum"] for s in shapes["chain"]] == [[0], [0], [0], [1, 2, 3]]
+    assert 3 not in shapes["chain"][0]["properties"]["room_size"]["enum"]
     assert shapes["room"][0]["required"] == list(lava)
-    room = lava
+    room = wall_doors
     objectives = {o["properties"]["type"]["enum"][0]: o for o in room["objective"]["anyOf"]}
     assert list(objectives["goal"]["properties"]) == ["type"]
     assert list(objectives["put_near"]["properties"]) == ["type", "target", "color", "near"]
@@ -181,7 +193,7 @@ def test_minigrid_items_round_trip_and_bad_ones_are_rejected_with_reasons():
 def test_minigrid_params_narrow_the_enums_and_are_rechecked():
     fam = make_family("minigrid", ["size=6..7", "scattered_lava=1|2", "layout=two_rooms"])
     shapes = fam.schema(task(fam), 2, goals=0)["properties"]["levels"]["items"]["anyOf"]
-    assert len(shapes) == 2 and {s["properties"]["layout"]["enum"][0] for s in shapes} == {"two_rooms"}
+    assert len(shapes) == 4 and {s["properties"]["layout"]["enum"][0] for s in shapes} == {"two_rooms"}
     level = shapes[0]["properties"]
     assert level["size"] == {"enum": [6, 7]} and level["scattered_lava"] == {"enum": [1, 2]}
     prompt = render(fam.template, None, **fam.context(task(fam), 2, None, "x", 0))
@@ -303,3 +315,43 @@ def test_curriculum_prompt_shows_no_filled_in_answer(target):
     assert "Example of the answer format" not in user
     assert '"rationale"' in user and family.items_key in user
     assert '"rationale": "' not in user
+
+
+def test_mastered_notes_without_a_size_render():
+    """Mastered chains have no "size" field (MultiRoom's archive run stopped on this): the notes still render."""
+    family = family_for("MiniGrid-MultiRoom-N4-S5-v0")
+    proposer = Proposer(LLMClient(FakeListChatModel(responses=["{}"]), backend="fake"), family=family, k=3)
+    chain = family.build({"name": "c", "layout": "chain", "rooms": 2, "room_size": 5, "objective": {"type": "goal"}})
+    feedback = Feedback(cycle=1, target_success=0.0, score=0.0)
+    _system, user = proposer.render_prompt(family.task(), feedback,
+                                           notes={"mastered": [chain.brief()], "threshold": 0.8})
+    assert "already masters" in user and "bigger or harder than these" in user
+
+
+def test_what_the_minigrid_grammar_can_write_the_validator_accepts_but_for_sizes():
+    """Random answers drawn from the grammar itself: the only refusals left are the ones that depend on a number
+    against another number (strips against the room size, a chain's locks against its rooms), which
+    the validator names for the repair round."""
+    import random
+
+    family = family_for("MiniGrid-DoorKey-8x8-v0")
+    shapes = family.schema(family.task(), 3, 0)["properties"]["levels"]["items"]["anyOf"]
+    rng = random.Random(0)
+
+    def draw(node: dict):
+        if "anyOf" in node:
+            return draw(rng.choice(node["anyOf"]))
+        if node.get("type") == "object":
+            return {key: draw(sub) for key, sub in node["properties"].items()}
+        if node.get("type") == "boolean":
+            return rng.random() < 0.5
+        return rng.choice(node["enum"]) if "enum" in node else "x"
+
+    refusals = set()
+    for _ in range(600):
+        try:
+            family.build(draw(rng.choice(shapes)))
+        except InvalidItem as exc:
+            refusals.update(part.split(":")[-1].strip() for part in str(exc).split(";"))
+    allowed = ("fits at most", "make it bigger", "locked door")
+    assert refusals and all(any(a in r for a in allowed) for r in refusals), refusals

@@ -316,23 +316,30 @@ class MiniGridFamily(Family):
             allowed = (case or {}).get(field, v[field])
             return {"type": "boolean"} if allowed == [False, True] else {"enum": allowed}
 
-        objectives = []
-        for kind in v["objective"]:
-            props: dict[str, Any] = {"type": {"enum": [kind]}}
-            for field in OBJECTIVE_FIELDS[kind]:
-                spec_field = {"color": "target_color"}.get(field, field)
-                allowed = v[spec_field]
-                if field == "target" and kind in ("pickup", "put_near"):
-                    allowed = [t for t in allowed if t != "door"]
-                props[field] = {"enum": allowed}
-            objectives.append({"type": "object", "properties": props, "required": list(props),
-                               "additionalProperties": False})
+        def objectives(allows: Any) -> list[dict[str, Any]]:
+            shapes = []
+            for kind in v["objective"]:
+                props: dict[str, Any] = {"type": {"enum": [kind]}}
+                for field in OBJECTIVE_FIELDS[kind]:
+                    allowed = v[{"color": "target_color"}.get(field, field)]
+                    if field == "target":
+                        allowed = [t for t in allowed if allows(kind, t)
+                                   and not (t == "door" and kind in ("pickup", "put_near"))]
+                    props[field] = {"enum": allowed}
+                if ("target" in props and props["target"]["enum"]) or ("target" not in props and allows(kind, None)):
+                    shapes.append({"type": "object", "properties": props, "required": list(props),
+                                   "additionalProperties": False})
+            return shapes
+
         shapes = []
         for layout in v["layout"]:
-            for case in layout_cases(layout, v):
+            for case, allows in layout_cases(layout, v):
+                goals_of_case = objectives(allows)
+                if not goals_of_case:
+                    continue
                 props = {"name": {"type": "string", "maxLength": NAME_LEN}, "layout": {"enum": [layout]}}
                 props.update({f: enum(f, case) for f in (*LAYOUT_FIELDS[layout], *COMMON_FIELDS)})
-                props["objective"] = {"anyOf": objectives}
+                props["objective"] = {"anyOf": goals_of_case}
                 shapes.append({"type": "object", "properties": props, "required": list(props),
                                "additionalProperties": False})
         return answer_schema(self.items_key, {"anyOf": shapes}, k, self.events, goals)

@@ -46,28 +46,53 @@ OBJECTIVE_FIELDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 #: Fields of one layout whose values exclude each other (rules of `MiniGridLevelSpec._problems`), as the cases a
-#: level of that layout falls in: each case keeps only the values a predicate allows. The LLM's grammar gets one
-#: shape per case, so a small model cannot write lava and wall strips in one room, two locked doors between two
-#: rooms, or a key in a box with no locked door; the validator still names these for answers from other backends.
+#: level of that layout falls in: each case keeps only the values a predicate allows, and under the key
+#: "objective" the (type, target) pairs it allows. The LLM's grammar gets one shape per case, so a small model
+#: cannot write lava and wall strips in one room, two locked doors between two rooms, a key in a box with no locked
+#: door, or an objective about a door in a level without one (bench_generate saw all four); the validator still
+#: names these for answers from backends without a grammar.
+_NO_DOOR_GOAL = {"objective": lambda kind, target: kind != "open_door" and target != "door"}
+_NO_OPEN_GOAL = {"objective": lambda kind, target: kind != "open_door"}
 _NO_LOCK: dict[str, Any] = {"locked_doors": lambda n: n == 0, "key_in_box": lambda b: not b, "blocked": lambda b: not b}
-_ONE_LOCK: dict[str, Any] = {"locked_doors": lambda n: n == 1}
+
+
+def _rooms_cases(lock: Any, **always: Any) -> tuple[dict[str, Any], ...]:
+    """Several rooms: no lock and doorways (no door to go to or open), open doors (none to open), closed doors;
+    or locked doors (each a door to go to and to open). ``always``: predicates every case of the layout has."""
+    return ({**always, **_NO_LOCK, "connect": lambda c: c == "gap", **_NO_DOOR_GOAL},
+            {**always, **_NO_LOCK, "connect": lambda c: c == "open", **_NO_OPEN_GOAL},
+            {**always, **_NO_LOCK, "connect": lambda c: c == "closed"},
+            {**always, "locked_doors": lock})
+
+
+def _room_cases() -> tuple[dict[str, Any], ...]:
+    strips = ({"wall_strips": lambda n: n == 0}, {"lava_strips": lambda n: n == 0, "wall_strips": lambda n: n > 0})
+    doors = ({"wall_doors": lambda n: n == 0, **_NO_DOOR_GOAL}, {"wall_doors": lambda n: n > 0})
+    return tuple({**s, **d} for s in strips for d in doors)
+
+
 LAYOUT_CASES: dict[str, tuple[dict[str, Any], ...]] = {
-    "room": ({"wall_strips": lambda n: n == 0}, {"lava_strips": lambda n: n == 0, "wall_strips": lambda n: n > 0}),
-    "two_rooms": (_NO_LOCK, _ONE_LOCK),
-    "chain": (_NO_LOCK, {"locked_doors": lambda n: n >= 1}),
-    "grid": (_NO_LOCK, _ONE_LOCK),
-    "corridor": (_NO_LOCK, _ONE_LOCK),
+    "room": _room_cases(),
+    "two_rooms": _rooms_cases(lambda n: n == 1),
+    "chain": _rooms_cases(lambda n: n >= 1, room_size=lambda n: n >= 4),
+    # a grid of one room is no grid: one row needs two columns
+    "grid": tuple({**case, **rows} for rows in ({"rows": lambda n: n == 1, "cols": lambda n: n >= 2},
+                                                {"rows": lambda n: n >= 2})
+                  for case in _rooms_cases(lambda n: n == 1)),
+    "corridor": _rooms_cases(lambda n: n == 1),
 }
 
 
-def layout_cases(layout: str, values: dict[str, list[Any]]) -> list[dict[str, list[Any]]]:
-    """``values`` narrowed to each case of ``layout`` (see `LAYOUT_CASES`); a case left with an empty field is
-    dropped, so ``--param`` and request constraints still narrow the grammar."""
+def layout_cases(layout: str, values: dict[str, list[Any]]) -> list[tuple[dict[str, list[Any]], Any]]:
+    """``values`` narrowed to each case of ``layout`` (see `LAYOUT_CASES`), with the case's objective predicate
+    (``(type, target) -> bool``; target None for types without one); a case left with an empty field is dropped,
+    so ``--param`` and request constraints still narrow the grammar."""
     cases = []
     for case in LAYOUT_CASES[layout]:
-        narrowed = {f: [x for x in values[f] if keep(x)] for f, keep in case.items()}
+        fields = {f: keep for f, keep in case.items() if f != "objective"}
+        narrowed = {f: [x for x in values[f] if keep(x)] for f, keep in fields.items()}
         if all(narrowed.values()):
-            cases.append(narrowed)
+            cases.append((narrowed, case.get("objective", lambda kind, target: True)))
     return cases
 
 
