@@ -183,7 +183,9 @@ class Constraint(_Model):
         if measured is None:
             return False
         if isinstance(self.value, str) or isinstance(measured, str):
-            return str(measured) == str(self.value)
+            # a category compares as a word; a number among categories (Crafter's "area" 32) as its shortest word,
+            # so the parsed 32.0 matches the measured "32"
+            return _word(measured) == _word(self.value)
         if self.op == ">=":
             return measured >= self.value
         if self.op == "<=":
@@ -191,8 +193,11 @@ class Constraint(_Model):
         return measured == self.value
 
     def text(self) -> str:
-        value = self.value if isinstance(self.value, str) else f"{self.value:g}"
-        return f"{self.quantity} {'=' if self.op == '==' else self.op} {value}"
+        return f"{self.quantity} {'=' if self.op == '==' else self.op} {_word(self.value)}"
+
+
+def _word(value: Any) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 # ----------------------------------------------------------------------------------- LLM and proposals

@@ -60,6 +60,8 @@ def test_comparisons_hold_on_numbers_and_categories():
     assert Constraint.parse("objective", "pickup").holds("pickup") and not Constraint.parse("iron", "more").holds(
         "same")
     assert Constraint.parse("size", "7").text() == "size = 7"
+    # Crafter measures its area as a category word: "a small world, 32 by 32 cells" failed on every world before
+    assert Constraint.parse("area", "32").holds("32") and not Constraint.parse("area", "32").holds("48")
 
 
 def _shapes(family) -> dict:
