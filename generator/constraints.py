@@ -97,7 +97,7 @@ def parse(
         return [], ['the answer must be a JSON object with a "constraints" list']
     vocabulary = family.quantities()
     said = set(_words(request))
-    negations = set(json.loads(render("constraints.json.j2", prompts_dir)).get("request", {}).get("negations", ()))
+    negations = set(_constraint_words(prompts_dir).get("request", {}).get("negations", ()))
     out: list[Constraint] = []
     errors: list[str] = []
     for i, item in enumerate(items[:MAX_CONSTRAINTS]):
@@ -167,8 +167,13 @@ def check(family: Family, spec: EnvSpec, constraints: list[Constraint],
     return [Check(c, [row.get(c.quantity) for row in rows]) for c in constraints]
 
 
+def _constraint_words(prompts_dir: str | Path | None = None) -> dict[str, Any]:
+    """The constraint vocabulary in words (``constraints.json.j2``), from the user's --prompts when given."""
+    return json.loads(render("constraints.json.j2", prompts_dir))
+
+
 def _prompt_words(family: Family, prompts_dir: str | Path | None = None) -> dict[str, Any]:
-    return json.loads(render("constraints.json.j2", prompts_dir))[family.vocabulary]
+    return _constraint_words(prompts_dir)[family.vocabulary]
 
 
 def _lookup(table: dict[str, str], quantity: str) -> str:
