@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from gymsmith.agents.train import target_mixture
-from gymsmith.config import LLMCurriculumSettings
+from gymsmith.config import LLMCurriculumSettings, PaceSettings
 from gymsmith.curricula.base import Artifacts, CycleOutcome, Decision, Strategy, per_source_success
+from gymsmith.curricula.pace import accept_proposal
 from gymsmith.envs.family import Family
 from gymsmith.generator.proposer import Proposer
-from gymsmith.generator.verifier import verify_env_config
-from gymsmith.schemas import EnvSpec, Feedback, MixtureEntry, RejectedSpec, TaskSpec, spec_models
+from gymsmith.schemas import EnvSpec, Feedback, MixtureEntry, TaskSpec, spec_models
 
 
 def learnability(success: float | None, floor: float, mastered: float = 1.0) -> float:
@@ -43,11 +43,13 @@ class LLMCurriculum(Strategy):
         target_ratio: float = 0.25,
         seed: int = 0,
         settings: LLMCurriculumSettings | None = None,
+        pace: PaceSettings | None = None,
     ) -> None:
         super().__init__(family, task, target_ratio, seed)
         family.require_expressible("the llm curriculum")
         self.proposer = proposer
         self.settings = settings or LLMCurriculumSettings()
+        self.pace = pace or PaceSettings()
         #: Accepted specs of the last cycle that produced any: the fallback when a proposal yields nothing.
         self.current: list[EnvSpec] = []
         #: ``archive`` mode: every accepted level, oldest first, with its last measured training success.
@@ -66,19 +68,7 @@ class LLMCurriculum(Strategy):
         proposal = self.proposer.propose(self.task, feedback, cycle=cycle, notes=notes)
         artifacts = Artifacts(proposals=[proposal], llm_calls=list(proposal.llm_calls), goals=list(proposal.goals))
         artifacts.rejected.extend(proposal.rejected)
-        accepted: list[EnvSpec] = []
-        seen: set[str] = set()
-        for spec in proposal.env_configs:
-            digest = self.family.structure(spec)
-            if digest in seen:
-                continue  # identical structure under another name adds nothing to the mixture
-            seen.add(digest)
-            verdict = verify_env_config(spec, self.family)
-            artifacts.verdicts.append(verdict)
-            if verdict.accepted:
-                accepted.append(spec)
-            else:
-                artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=verdict.reason()))
+        accepted = accept_proposal(self.proposer, self.task, proposal, feedback, artifacts, self.pace, cycle, notes)
         if accepted:
             self.current = accepted
         if self.settings.mixture == "archive":

@@ -32,7 +32,8 @@ class Curriculum:
 
 
 #: Settings that belong to particular curricula (the rest of `RunConfig` applies to every run).
-STRATEGY_SETTINGS = ("target_ratio", "k_levels", "reward_mode", "plr", "lp", "dr", "llm", "replay", "reward")
+STRATEGY_SETTINGS = ("target_ratio", "k_levels", "reward_mode", "plr", "lp", "dr", "llm", "replay", "pace",
+                     "reward")
 
 CURRICULA: Registry[Curriculum] = Registry("curriculum")
 
@@ -63,14 +64,15 @@ def _llm(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Stra
     from gymsmith.curricula.llm import LLMCurriculum
 
     proposer = _proposer(config, family, client)
-    return LLMCurriculum(family, task, proposer, config.target_ratio, config.seed, settings=config.llm)
+    return LLMCurriculum(family, task, proposer, config.target_ratio, config.seed, settings=config.llm,
+                         pace=config.pace)
 
 
 def _llm_replay(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Strategy:
     from gymsmith.curricula.replay import LLMReplay
 
     proposer = _proposer(config, family, client)
-    return LLMReplay(family, task, proposer, config.replay, config.target_ratio, config.seed)
+    return LLMReplay(family, task, proposer, config.replay, config.target_ratio, config.seed, pace=config.pace)
 
 
 def _plr(config: RunConfig, family: Family, task: TaskSpec, client: Any) -> Strategy:
@@ -100,10 +102,10 @@ def _llm_reward(config: RunConfig, family: Family, task: TaskSpec, client: Any) 
     return LLMRewardCurriculum(family, task, designer, candidates=config.k_levels, seed=config.seed)
 
 
-CURRICULA.register("llm", Curriculum(_llm, needs_llm=True, reads=("target_ratio", "k_levels", "llm", "reward")),
+CURRICULA.register("llm", Curriculum(_llm, needs_llm=True, reads=("target_ratio", "k_levels", "llm", "pace", "reward")),
                    help="the LLM writes the next levels from per-skill results (EnvGen)")
 CURRICULA.register("llm-replay", Curriculum(_llm_replay, needs_llm=True,
-                                             reads=("target_ratio", "k_levels", "replay", "reward")),
+                                             reads=("target_ratio", "k_levels", "replay", "pace", "reward")),
                    help="the LLM writes level generators rarely; level replay and ACCEL edits work inside them")
 CURRICULA.register("llm-reward", Curriculum(_llm_reward, needs_llm=True, reads=("k_levels", "reward_mode")),
                    help="the LLM evolves the target's reward program (Eureka)")

@@ -176,6 +176,15 @@ class Family(ABC):
         """Whether every seed gives a solvable level, else (False, why); families without a notion say yes."""
         return True, ""
 
+    def solution_steps(self, spec: EnvSpec | None, seeds: Sequence[int]) -> float | None:
+        """Mean steps the family's solver needs on a level (``None``: on the target), a failed episode counted at
+        the level's step limit; None when the family has no solver.
+
+        It is how a curriculum tells whether a proposed level is a step towards the target for an agent that
+        cannot solve the target yet: a small model asked for easy levels still writes ones bigger than the
+        target, and only a measurement on the built level shows it."""
+        return None
+
     @classmethod
     def render(cls, spec: EnvSpec, seed: int = 0) -> dict[str, np.ndarray]:
         """Named RGB views of one sampled level (for `gymsmith show`, `generate` and reports)."""
@@ -303,6 +312,11 @@ class Family(ABC):
 
     def plr_sources(self) -> list[EnvSpec]:
         """The fixed level generators PLR draws (generator, seed) levels from; the target is added by PLR."""
+        return []
+
+    def easier(self, spec: EnvSpec) -> list[EnvSpec]:
+        """Easier versions of ``spec`` of the same kind, easiest first (none by default): what a curriculum trains
+        on when a proposed level is too far ahead of the agent, keeping what the LLM chose the level to be."""
         return []
 
     def ladder(self) -> list[EnvSpec]:

@@ -172,15 +172,27 @@ class Proposer:
         return self.family.task(task)
 
     def revise(
-        self, request: str, problems: list[tuple[EnvSpec, list[str]]], constraints: list[dict[str, str]],
+        self,
+        request: str | None,
+        problems: list[tuple[EnvSpec, list[str]]],
+        constraints: list[dict[str, str]] | None = None,
         cycle: int = 0,
+        *,
+        task: TaskSpec | None = None,
+        feedback: Feedback | None = None,
+        notes: dict[str, Any] | None = None,
     ) -> Proposal:
-        """One call rewriting the specs ``gymsmith generate`` built and did not accept (a missed constraint, a
-        duplicate, a verifier rejection), each with its problems named; what still fails is rejected by the
-        caller. Without it a small model's duplicate or crowded level simply cost the user a level."""
+        """One call rewriting specs that were built and not accepted (a missed constraint, a duplicate, a
+        verifier rejection, a curriculum level too hard for the agent), each with its problems named, after the
+        same prompt they were written under: ``gymsmith generate``'s ``request`` or a curriculum step's ``task``
+        and ``feedback``. What still fails is rejected by the caller. Without it a small model's duplicate or
+        crowded level simply cost the user a level."""
         reviser = replace(self, k=len(problems), goals=0)
-        task = self._request_task(request)
-        system, user = reviser.render_prompt(task, None, request, constraints=constraints)
+        if request is not None:
+            task = self._request_task(request)
+        if task is None:
+            raise ValueError("revise needs the request or the curriculum task the specs were written for")
+        system, user = reviser.render_prompt(task, feedback, request, notes, constraints=constraints)
         shown = [{"spec": json.dumps(spec.brief()), "problems": why} for spec, why in problems]
         note = render("revise.j2", self.prompts_dir, levels=shown, k=len(problems),
                       noun=self.family.noun, key=self.family.items_key)

@@ -69,6 +69,21 @@ class LLMCurriculumSettings(_Model):
     generated_cycles: int | None = Field(default=None, ge=0)
 
 
+class PaceSettings(_Model):
+    """How far ahead of the agent an LLM curriculum's levels may be, measured on the built levels.
+
+    Asked for easy levels, the small local models still write ones as long as the target (the demo's target
+    success fell 0.14 -> 0.00 on them). While the agent's target success is below ``until``, a
+    proposed level the family's solver needs more than ``target's steps x (start + success)`` steps for is sent
+    back once as too hard, then rejected; families without a solver are not paced.
+    """
+
+    until: float = Field(default=0.5, ge=0.0, le=1.0)
+    start: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Level seeds the solver is run on, per level and for the target.
+    seeds: int = Field(default=4, ge=1, le=64)
+
+
 class ReplaySettings(_Model):
     """The ``llm-replay`` hybrid: the LLM writes level generators rarely, level replay works inside them."""
 
@@ -83,7 +98,12 @@ class ReplaySettings(_Model):
     edits_per_cycle: int = Field(default=2, ge=0, le=16)
     #: An edit is kept while its measured learnability 4p(1-p) is at least this (after it has been tried).
     keep_learnability: float = Field(default=0.1, ge=0.0, le=1.0)
-    #: Most generators kept at once (the least learnable tried ones go first; the LLM's newest never do).
+    #: Start the pool from the family's own level generators (the ones `plr` replays: easier variants of the
+    #: target's structure, and the target's): the LLM's generators then add to what level replay has instead of
+    #: replacing it, and edits start from the target's shape as in ACCEL. These stay in the pool.
+    family_sources: bool = True
+    #: Most generators kept at once besides the family's (the least learnable tried ones go first; the LLM's
+    #: newest never do).
     max_generators: int = Field(default=24, ge=2, le=256)
     #: PLR's knobs for replay inside the generators (Jiang et al. 2021): replay probability, rank temperature,
     #: staleness mix.
@@ -150,6 +170,7 @@ class RunConfig(_Model):
     dr: DRSettings = Field(default_factory=DRSettings)
     llm: LLMCurriculumSettings = Field(default_factory=LLMCurriculumSettings)
     replay: ReplaySettings = Field(default_factory=ReplaySettings)
+    pace: PaceSettings = Field(default_factory=PaceSettings)
 
     @field_validator("device")
     @classmethod

@@ -68,7 +68,8 @@ def test_edits_change_one_parameter_and_stay_valid_and_solvable(target):
 
 
 def test_unlearnable_edits_are_pruned_and_the_pool_is_capped():
-    settings = ReplaySettings(keep_learnability=0.2, max_generators=3, edits_per_cycle=1, seeds_per_generator=2)
+    settings = ReplaySettings(keep_learnability=0.2, max_generators=3, edits_per_cycle=1, seeds_per_generator=2,
+                              family_sources=False)
     strategy = LLMReplay(FAMILY, FAMILY.task(), Proposer(None, family=FAMILY), settings)
     for i, (origin, success) in enumerate([("llm", 0.5), ("edit", 0.02), ("edit", 0.6), ("llm", None)]):
         strategy._add(MiniGridLevelSpec(name=f"g{i}", size=5 + i), origin, cycle=i)
@@ -81,6 +82,31 @@ def test_unlearnable_edits_are_pruned_and_the_pool_is_capped():
     assert "g1" not in names  # an edit tried at 4p(1-p) = 0.08 < 0.2 is gone, with its levels
     assert all(d != strategy.family.structure(MiniGridLevelSpec(name="g1", size=6)) for d, _ in strategy.levels)
     assert len(strategy.generators) <= 3 and "g3" in names  # the newest LLM generator always stays
+
+
+@pytest.mark.parametrize("target", ["MiniGrid-MultiRoom-N4-S5-v0", "crafter"])
+def test_the_pool_starts_with_the_levels_plr_replays_and_keeps_them(target):
+    """The LLM's generators add to level replay's instead of replacing them: every generator `plr` draws from is
+    in the pool before the first call, with its seeds, and neither pruning nor the cap removes it."""
+    from gymsmith.curricula.base import Artifacts
+
+    family = family_for(target)
+    settings = ReplaySettings(max_generators=2, edits_per_cycle=0, seeds_per_generator=3)
+    strategy = LLMReplay(family, family.task(), Proposer(None, family=family), settings)
+    own = {family.structure(s) for s in family.plr_sources()}
+    assert own and {g["digest"] for g in strategy.generators} == own
+    assert len(strategy.levels) == 3 * len(own)
+    for g in strategy.generators:
+        g["success"] = 0.0  # tried and unlearnable: an edit would be pruned
+    for i in range(4):
+        spec = family.random_spec(np.random.default_rng(i), f"llm-{i}")
+        strategy._add(spec, "llm", cycle=i)
+        strategy.generators[-1]["success"] = 0.5
+    strategy._edit(cycle=5, artifacts=Artifacts())
+    kept = {g["digest"] for g in strategy.generators}
+    assert own <= kept and len(kept - own) <= 2  # the cap counts only what was added
+    assert not LLMReplay(family, family.task(), Proposer(None, family=family),
+                         ReplaySettings(family_sources=False)).generators
 
 
 def test_two_cycle_run_asks_the_llm_once_and_replays_inside_its_generators(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -189,6 +190,29 @@ class MiniGridFamily(Family):
     def solvable(cls, spec: EnvSpec, seeds: Any) -> tuple[bool, str]:
         return check_spec(spec, seeds)  # type: ignore[arg-type]
 
+    def solution_steps(self, spec: EnvSpec | None, seeds: Sequence[int]) -> float | None:
+        """The scripted expert (`expert.expert_policy`, the hack check's reference) solves every objective of
+        the language and every registered env whose mission it reads; its episode length is the level's."""
+        import minigrid  # noqa: F401  (registers the target ids)
+
+        steps = []
+        for seed in seeds:
+            env = gym.make(self.target_env) if spec is None else MiniGridGenEnv(spec)  # type: ignore[arg-type]
+            try:
+                env.reset(seed=int(seed))
+                rng = random.Random(int(seed))
+                limit = int(env.unwrapped.max_steps)
+                for t in range(1, limit + 1):
+                    _, reward, terminated, truncated, _ = env.step(expert_policy(env, rng))
+                    if terminated or truncated:
+                        steps.append(t if reward > 0 else limit)
+                        break
+                else:
+                    steps.append(limit)
+            finally:
+                env.close()
+        return float(np.mean(steps)) if steps else None
+
     @classmethod
     def render(cls, spec: EnvSpec, seed: int = 0) -> dict[str, np.ndarray]:
         return {"grid": render_level(spec, seed)}  # type: ignore[arg-type]
@@ -298,6 +322,12 @@ class MiniGridFamily(Family):
         if self.describe_target().missing:
             return []
         return [s for s in (self._narrow(v) for v in variants(self.target_spec())) if s is not None]
+
+    def easier(self, spec: EnvSpec) -> list[EnvSpec]:
+        """The rungs of ``spec``'s own ladder below it: its layout, objects and objective with every size and
+        count lowered together (`ranges.ladder`)."""
+        rungs = [s for s in (self._narrow(v) for v in ladder(spec)) if s is not None]  # type: ignore[arg-type]
+        return [s for s in rungs if s.used() != spec.used()]  # type: ignore[attr-defined]
 
     def ladder(self) -> list[EnvSpec]:
         """Buckets from the easiest variant of the target's structure up to the target's own spec."""

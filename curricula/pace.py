@@ -1,0 +1,115 @@
+"""Accepting an LLM curriculum's levels: verified, paced to the agent, and sent back once when they are not.
+
+The prompt asks for easy levels first; the small local models write levels as long as the target anyway (the
+demo's target success fell 0.14 -> 0.00 on them), and asked again to make them smaller they mostly do
+not. What the model cannot judge is measured on the built level: the family's solver's steps
+(`Family.solution_steps`) against the target's, with the allowance growing with the agent's target success
+(`PaceSettings`). A level too far ahead of the agent trains as the hardest of its own easier versions that fits
+(`Family.easier`: same layout, objects and objective, sizes and counts lowered), so the LLM's choice of *what* to
+train survives and only *how big* is fitted to the agent. A level with no such version, or one the verifier
+refused, goes back to the LLM once with its problem named (`Proposer.revise`); what still fails is rejected with
+the reason, as ``gymsmith generate`` does with a request's constraints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gymsmith.config import PaceSettings
+from gymsmith.curricula.base import Artifacts
+from gymsmith.envs.family import Family
+from gymsmith.generator.proposer import Proposer
+from gymsmith.generator.verifier import verify_env_config
+from gymsmith.schemas import EnvSpec, Feedback, Proposal, RejectedSpec, TaskSpec
+from gymsmith.templates import render
+
+
+def step_limit(family: Family, feedback: Feedback | None, pace: PaceSettings) -> tuple[float, float, float] | None:
+    """(most solver steps allowed now, the target's steps, target success) while pacing applies, else None
+    (the agent is past ``until``, or the family has no solver)."""
+    success = feedback.target_success if feedback is not None else 0.0
+    if success >= pace.until:
+        return None
+    target_steps = family.solution_steps(None, range(pace.seeds))
+    if target_steps is None:
+        return None
+    return target_steps * (pace.start + success), target_steps, success
+
+
+def accept_proposal(
+    proposer: Proposer,
+    task: TaskSpec,
+    proposal: Proposal,
+    feedback: Feedback | None,
+    artifacts: Artifacts,
+    pace: PaceSettings,
+    cycle: int,
+    notes: dict[str, Any] | None = None,
+    known: Callable[[str], bool] = lambda digest: False,
+) -> list[EnvSpec]:
+    """The levels to train on from ``proposal`` (the step's first answer, already in ``artifacts``).
+
+    A level whose structure ``known`` holds, or that repeats one already taken, is skipped without a call:
+    repeating a level costs the curriculum nothing. Verdicts, rejections and the revision's call go into
+    ``artifacts``."""
+    family = proposer.family
+    limit = step_limit(family, feedback, pace)
+    seen: set[str] = set()
+
+    def fresh(spec: EnvSpec) -> bool:
+        digest = family.structure(spec)
+        return digest not in seen and not known(digest)
+
+    def verified(spec: EnvSpec) -> str | None:
+        verdict = verify_env_config(spec, family)
+        artifacts.verdicts.append(verdict)
+        return None if verdict.accepted else verdict.reason()
+
+    def fits(spec: EnvSpec) -> float | None:
+        """The solver's steps when ``spec`` is too far ahead of the agent, else None."""
+        if limit is None:
+            return None
+        steps = family.solution_steps(spec, range(pace.seeds))
+        return steps if steps is not None and steps > limit[0] else None
+
+    def judge(spec: EnvSpec) -> tuple[EnvSpec | None, str | None]:
+        """(what trains, why the level as written does not), either part None."""
+        why = verified(spec)
+        if why is not None:
+            return None, why
+        steps = fits(spec)
+        if steps is None:
+            return spec, None
+        assert limit is not None
+        why = render("too_hard.j2", proposer.prompts_dir, steps=steps, target_steps=limit[1], limit=limit[0],
+                     success=limit[2])
+        for easier in reversed(family.easier(spec)):
+            if fresh(easier) and fits(easier) is None and verified(easier) is None:
+                return easier, why
+        return None, why
+
+    accepted: list[EnvSpec] = []
+
+    def take(spec: EnvSpec, after: str) -> tuple[EnvSpec, list[str]] | None:
+        trained, why = judge(spec)
+        if why is not None:
+            note = f"trained as its easier version {trained.name!r}" if trained is not None else after
+            artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=f"{why} ({note})"))
+        if trained is None:
+            return spec, [why or ""]
+        seen.add(family.structure(trained))
+        accepted.append(trained)
+        return None
+
+    problems = [p for spec in proposal.env_configs if fresh(spec)
+                and (p := take(spec, "sent back once")) is not None]  # fmt: skip
+    if problems:
+        revision = proposer.revise(None, problems, cycle=cycle, task=task, feedback=feedback, notes=notes)
+        artifacts.proposals.append(revision)
+        artifacts.llm_calls.extend(revision.llm_calls)
+        artifacts.rejected.extend(revision.rejected)
+        for spec in revision.env_configs:
+            if fresh(spec):
+                take(spec, "after one repair")
+    return accepted

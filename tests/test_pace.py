@@ -1,0 +1,109 @@
+"""Pacing an LLM curriculum: levels measured by the family's solver, too-hard ones sent back once, then rejected.
+
+The answers are typed-in test inputs for the control logic (which call comes when, what is revised and
+rejected); the recorded real-model runs that go through it are in test_loop.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from gymsmith.config import LLMCurriculumSettings, PaceSettings
+from gymsmith.curricula.llm import LLMCurriculum
+from gymsmith.curricula.pace import step_limit
+from gymsmith.envs import family_for
+from gymsmith.envs.minigrid import MiniGridLevelSpec
+from gymsmith.generator.llm import LLMClient
+from gymsmith.generator.proposer import Proposer
+from gymsmith.schemas import Feedback
+
+DOORKEY = family_for("MiniGrid-DoorKey-8x8-v0")
+LEVEL = {"layout": "two_rooms", "connect": "gap", "locked_doors": 1, "door_color": "yellow", "key_in_box": False,
+         "blocked": False, "scattered_lava": 0, "balls": 0, "boxes": 0, "keys": 0, "place": "far",
+         "start": "first_room", "objective": {"type": "goal"}}
+
+
+class _Recording(FakeListChatModel):
+    prompts: list[str] = []
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.prompts.append(str(messages[-1].content))
+        return super()._call(messages, stop, run_manager, **kwargs)
+
+
+def _level(name: str, size: int) -> dict:
+    return {**LEVEL, "name": name, "size": size}
+
+
+def test_the_solver_measures_what_a_level_asks_of_the_agent():
+    """A spec knob changes the measured steps: bigger locked-door rooms take the expert longer, and the target
+    (DoorKey-8x8, 19 steps on seeds 0-3) sits between its 5x5 and 16x16 versions."""
+    steps = [DOORKEY.solution_steps(MiniGridLevelSpec(name="x", layout="two_rooms", size=n, locked_doors=1), range(4))
+             for n in (5, 8, 12, 16)]
+    assert steps == sorted(steps) and steps[0] < steps[-1] / 3
+    target = DOORKEY.solution_steps(None, range(4))
+    assert steps[0] < target < steps[-1]
+    assert family_for("crafter").solution_steps(None, range(2)) is None  # no solver: Crafter is not paced
+
+
+def test_the_allowance_grows_with_target_success_and_ends_at_until():
+    pace = PaceSettings(until=0.5, start=0.5)
+    limit, target, success = step_limit(DOORKEY, None, pace)
+    assert success == 0.0 and limit == target * 0.5
+    limit, _, _ = step_limit(DOORKEY, Feedback(cycle=0, target_success=0.3), pace)
+    assert abs(limit - target * 0.8) < 1e-9
+    assert step_limit(DOORKEY, Feedback(cycle=0, target_success=0.5), pace) is None
+    assert step_limit(family_for("crafter"), None, pace) is None
+
+
+def _curriculum(answers: list[str]) -> tuple[LLMCurriculum, _Recording, LLMClient]:
+    model = _Recording(responses=answers)
+    client = LLMClient(model, backend="fake", use_cache=False)
+    proposer = Proposer(client, family=DOORKEY, k=2)
+    return LLMCurriculum(DOORKEY, DOORKEY.task(), proposer, settings=LLMCurriculumSettings()), model, client
+
+
+def test_a_level_too_hard_for_the_agent_trains_as_its_own_easier_version():
+    """The LLM's choice of level (layout, locked door, objective) is kept, its size fitted to the agent: no call."""
+    first = json.dumps({"rationale": "r", "levels": [_level("small", 5), _level("huge", 16)]})
+    strategy, _, client = _curriculum([first])
+    decision = strategy.decide([Feedback(cycle=0, target_success=0.05)])
+    assert [c.template for c in client.calls] == ["env_proposal.j2"]
+    small, fitted = [e.source for e in decision.mixture.entries[1:]]
+    assert small.name == "small" and fitted.name.startswith("huge-")
+    assert (fitted.layout, fitted.objective) == ("two_rooms", "goal") and fitted.size < 16
+    limit = step_limit(DOORKEY, Feedback(cycle=0, target_success=0.05), PaceSettings())[0]
+    assert DOORKEY.solution_steps(fitted, range(4)) <= limit
+    (rejected,) = decision.artifacts.rejected
+    assert rejected.spec["name"] == "huge" and rejected.reason.startswith("[too hard] an expert needs")
+    assert rejected.reason.endswith(f"(trained as its easier version {fitted.name!r})")
+
+
+def test_without_an_easier_version_the_level_is_sent_back_once_then_rejected(monkeypatch):
+    monkeypatch.setattr(type(DOORKEY), "easier", lambda self, spec: [])
+    first = json.dumps({"rationale": "r", "levels": [_level("small", 5), _level("huge", 16)]})
+    revised = json.dumps({"rationale": "r", "levels": [{**_level("smaller", 5), "locked_doors": 0}]})
+    strategy, model, client = _curriculum([first, revised])
+    decision = strategy.decide([Feedback(cycle=0, target_success=0.05)])
+    assert [c.template for c in client.calls] == ["env_proposal.j2", "revise.j2"]
+    assert "[too hard] an expert needs" in model.prompts[1] and "at most" in model.prompts[1]
+    assert "RESULTS OF THE LAST TRAINING CYCLE" in model.prompts[1]  # revised under the step's own prompt
+    assert [e.source.name for e in decision.mixture.entries[1:]] == ["small", "smaller"]
+    reasons = [r.reason for r in decision.artifacts.rejected]
+    assert len(reasons) == 1 and reasons[0].startswith("[too hard]") and reasons[0].endswith("(sent back once)")
+
+    still = json.dumps({"rationale": "r", "levels": [_level("huge-again", 15)]})
+    strategy, _, client = _curriculum([first, still])
+    decision = strategy.decide([Feedback(cycle=0, target_success=0.05)])
+    assert [e.source.name for e in decision.mixture.entries[1:]] == ["small"]
+    assert decision.artifacts.rejected[-1].reason.endswith("(after one repair)")
+
+
+def test_an_agent_that_does_well_on_the_target_gets_levels_as_hard_as_it_likes():
+    first = json.dumps({"rationale": "r", "levels": [_level("small", 5), _level("huge", 16)]})
+    strategy, _, client = _curriculum([first])
+    decision = strategy.decide([Feedback(cycle=0, target_success=0.6)])
+    assert [c.template for c in client.calls] == ["env_proposal.j2"]
+    assert [e.source.name for e in decision.mixture.entries[1:]] == ["small", "huge"]
