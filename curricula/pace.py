@@ -5,7 +5,7 @@ demo's target success fell 0.14 -> 0.00 on them), and asked again to make them s
 not. What the model cannot judge is measured on the built level: the family's solver's steps
 (`Family.solution_steps`) against the target's, with the allowance growing with the agent's target success
 (`PaceSettings`). A level too far ahead of the agent trains as the hardest of its own easier versions that fits
-(`Family.easier`: same layout, objects and objective, sizes and counts lowered), so the LLM's choice of *what* to
+(`Family.easier`: same layout and objective, sizes and counts lowered together), so the LLM's choice of *what* to
 train survives and only *how big* is fitted to the agent. A level with no such version, or one the verifier
 refused, goes back to the LLM once with its problem named (`Proposer.revise`); what still fails is rejected with
 the reason, as ``gymsmith generate`` does with a request's constraints.
@@ -85,21 +85,24 @@ def accept_proposal(
         why = render("too_hard.j2", proposer.prompts_dir, steps=steps, target_steps=limit[1], limit=limit[0],
                      success=limit[2])
         for easier in reversed(family.easier(spec)):
-            if fresh(easier) and fits(easier) is None and verified(easier) is None:
-                return easier, why
+            if fits(easier) is None and verified(easier) is None:
+                return easier, why  # possibly one already taken: then the level adds nothing new
         return None, why
 
     accepted: list[EnvSpec] = []
 
     def take(spec: EnvSpec, after: str) -> tuple[EnvSpec, list[str]] | None:
         trained, why = judge(spec)
-        if why is not None:
-            note = f"trained as its easier version {trained.name!r}" if trained is not None else after
-            artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=f"{why} ({note})"))
         if trained is None:
+            artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=f"{why} ({after})"))
             return spec, [why or ""]
-        seen.add(family.structure(trained))
-        accepted.append(trained)
+        if why is not None:
+            note = f"trained as its easier version {trained.name!r}" if fresh(trained) else \
+                "its easier version that fits is already trained"
+            artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=f"{why} ({note})"))
+        if fresh(trained):
+            seen.add(family.structure(trained))
+            accepted.append(trained)
         return None
 
     problems = [p for spec in proposal.env_configs if fresh(spec)

@@ -58,10 +58,10 @@ def test_the_allowance_grows_with_target_success_and_ends_at_until():
     assert step_limit(family_for("crafter"), None, pace) is None
 
 
-def _curriculum(answers: list[str]) -> tuple[LLMCurriculum, _Recording, LLMClient]:
+def _curriculum(answers: list[str], k: int = 2) -> tuple[LLMCurriculum, _Recording, LLMClient]:
     model = _Recording(responses=answers)
     client = LLMClient(model, backend="fake", use_cache=False)
-    proposer = Proposer(client, family=DOORKEY, k=2)
+    proposer = Proposer(client, family=DOORKEY, k=k)
     return LLMCurriculum(DOORKEY, DOORKEY.task(), proposer, settings=LLMCurriculumSettings()), model, client
 
 
@@ -79,6 +79,18 @@ def test_a_level_too_hard_for_the_agent_trains_as_its_own_easier_version():
     (rejected,) = decision.artifacts.rejected
     assert rejected.spec["name"] == "huge" and rejected.reason.startswith("[too hard] an expert needs")
     assert rejected.reason.endswith(f"(trained as its easier version {fitted.name!r})")
+
+
+def test_two_levels_fitted_to_the_same_easier_version_train_it_once_without_a_call():
+    """What Qwen2.5-Coder-1.5B wrote in the demo: three rooms of one shape, each a little too big."""
+    first = json.dumps({"rationale": "r", "levels": [_level("a", 16), _level("b", 15), _level("c", 14)]})
+    strategy, _, client = _curriculum([first], k=3)
+    decision = strategy.decide([Feedback(cycle=0, target_success=0.0)])
+    assert [c.template for c in client.calls] == ["env_proposal.j2"]
+    trained = [e.source for e in decision.mixture.entries[1:]]
+    assert len({DOORKEY.structure(s) for s in trained}) == len(trained) >= 1
+    notes = [r.reason.rsplit("(", 1)[1] for r in decision.artifacts.rejected]
+    assert len(notes) == 3 and notes.count("its easier version that fits is already trained)") == 3 - len(trained)
 
 
 def test_without_an_easier_version_the_level_is_sent_back_once_then_rejected(monkeypatch):

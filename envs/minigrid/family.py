@@ -324,8 +324,8 @@ class MiniGridFamily(Family):
         return [s for s in (self._narrow(v) for v in variants(self.target_spec())) if s is not None]
 
     def easier(self, spec: EnvSpec) -> list[EnvSpec]:
-        """The rungs of ``spec``'s own ladder below it: its layout, objects and objective with every size and
-        count lowered together (`ranges.ladder`)."""
+        """The rungs of ``spec``'s own ladder below it: its layout and objective with every size and count
+        lowered together (`ranges.ladder`)."""
         rungs = [s for s in (self._narrow(v) for v in ladder(spec)) if s is not None]  # type: ignore[arg-type]
         return [s for s in rungs if s.used() != spec.used()]  # type: ignore[attr-defined]
 
