@@ -46,6 +46,8 @@ def test_the_solver_measures_what_a_level_asks_of_the_agent():
     target = DOORKEY.solution_steps(None, range(4))
     assert steps[0] < target < steps[-1]
     assert family_for("crafter").solution_steps(None, range(2)) is None  # no solver: Crafter is not paced
+    crowded = MiniGridLevelSpec(name="crowded", layout="room", size=5, balls=5, boxes=5, keys=4)
+    assert DOORKEY.solution_steps(crowded, range(2)) == float("inf")  # cannot be built: never easy enough
 
 
 def test_the_allowance_grows_with_target_success_and_ends_at_until():

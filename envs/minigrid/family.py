@@ -16,7 +16,7 @@ from minigrid.core.actions import Actions
 from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX, STATE_TO_IDX
 from pydantic import ValidationError
 
-from gymsmith.envs.family import FAMILIES, CatalogueTerm, Family, Policy, TargetInfo
+from gymsmith.envs.family import FAMILIES, CatalogueTerm, Family, Policy, TargetInfo, UnsolvableLevel
 from gymsmith.envs.minigrid import vocab
 from gymsmith.envs.minigrid.census import QUANTITIES, census
 from gymsmith.envs.minigrid.expert import expert_policy
@@ -192,14 +192,21 @@ class MiniGridFamily(Family):
 
     def solution_steps(self, spec: EnvSpec | None, seeds: Sequence[int]) -> float | None:
         """The scripted expert (`expert.expert_policy`, the hack check's reference) solves every objective of
-        the language and every registered env whose mission it reads; its episode length is the level's."""
+        the language and every registered env whose mission it reads; its episode length is the level's. A level
+        that cannot be built on a seed counts as infinitely long (it is never "easy enough")."""
         import minigrid  # noqa: F401  (registers the target ids)
 
-        steps = []
+        steps: list[float] = []
         for seed in seeds:
-            env = gym.make(self.target_env) if spec is None else MiniGridGenEnv(spec)  # type: ignore[arg-type]
             try:
-                env.reset(seed=int(seed))
+                env = gym.make(self.target_env) if spec is None else MiniGridGenEnv(spec)  # type: ignore[arg-type]
+            except (ValueError, AssertionError):
+                return float("inf")
+            try:
+                try:
+                    env.reset(seed=int(seed))
+                except (ValueError, AssertionError, UnsolvableLevel):
+                    return float("inf")
                 rng = random.Random(int(seed))
                 limit = int(env.unwrapped.max_steps)
                 for t in range(1, limit + 1):
