@@ -96,27 +96,37 @@ def measure(spec: CrafterWorldSpec, seed: int) -> dict[str, Any]:
 
 
 def narrowing(constraints: Sequence[Constraint]) -> dict[str, list[Any]]:
-    """Knob -> the values that can meet ``constraints`` (only knobs some constraint narrows)."""
-    more, less = ["common", "very_common"], ["very_rare", "rare"]
+    """Knob -> the values that can meet ``constraints`` (only knobs some constraint narrows).
+
+    Resources and creatures are read off the measured table (`effects`): a constraint allows the (biome,
+    rarity) pairs whose worlds met it; the biomes left are those every such constraint allows, and each
+    constraint's own knob keeps the rarities that met it in all of them (else in any). A constraint no measured
+    world meets ("no trees at all") gets the rarities its word points to, the closest the knobs come; the built
+    worlds are checked against it and a miss is reported."""
+    from gymsmith.envs.crafter.effects import BIOMES, KNOBS, RARITIES, effects
+
     out: dict[str, list[Any]] = {}
+    met: dict[str, set[tuple[str, str]]] = {}
     for c in constraints:
         q, value = c.quantity, str(c.value)
         if q == "area":
             out["area"] = [int(float(value))]
         elif q == "hostiles":
             out["peaceful"] = [True] if c.holds(0) and not c.holds(1) else [False]
-        elif q in ("tree", "coal", "iron", "diamond", "cows", "zombies"):
-            field = q
-            if value == "more":
-                out[field] = more
-                if q == "zombies":
-                    out["peaceful"] = [False]
-            elif value in ("less", "none"):
-                out[field] = less
-                if q == "zombies" and value == "none":
-                    out["peaceful"] = [True]
-        elif q in ("water", "sand") and value == "more":
-            out["biome"] = ["beaches"]
-        elif q == "water" and value in ("less", "none"):
-            out["biome"] = ["mountain", "grassland"]
+        elif q in MATERIALS or q in CREATURES:
+            pairs = {(biome, rarity) for biome, by_rarity in effects().items() for rarity, row in by_rarity.items()
+                     if all(c.holds(v) for v in row[q])}  # fmt: skip
+            if pairs:
+                met[q] = pairs
+            elif q in KNOBS and value in ("more", "less", "none"):
+                out[q] = list(RARITIES[-2:]) if value == "more" else list(RARITIES[:2])
+            if q == "zombies" and value in ("more", "none"):
+                out["peaceful"] = [value == "none"]
+    biomes = [b for b in BIOMES if all(any(p[0] == b for p in pairs) for pairs in met.values())]
+    if met and 0 < len(biomes) < len(BIOMES):
+        out["biome"] = biomes
+    for q, pairs in met.items():
+        if q in KNOBS:
+            everywhere = [r for r in RARITIES if biomes and all((b, r) in pairs for b in biomes)]
+            out[q] = everywhere or [r for r in RARITIES if any((b, r) in pairs for b in biomes or BIOMES)]
     return out
