@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gymsmith.envs.family import Family
 from gymsmith.generator import constraints
@@ -79,6 +82,20 @@ def _verify(spec: EnvSpec, family: Family, seen: dict[str, str], result: Generat
     return None
 
 
+#: One-knob edits tried per rejected spec when its easier versions do not pass.
+EDITS_PER_SPEC = 6
+
+
+def _neighbours(family: Family, spec: EnvSpec, rng: np.random.Generator) -> Iterator[EnvSpec]:
+    """Specs next to ``spec`` in the family's language: its easier versions, hardest first, then one-knob edits
+    (ACCEL's `Family.mutate`); each is judged like any spec."""
+    yield from reversed(family.easier(spec))
+    for i in range(EDITS_PER_SPEC):
+        child = family.mutate(spec, rng, name=f"{spec.name}-edit{i}"[:60])
+        if child is not None:
+            yield child
+
+
 def generate(
     request: str,
     family: Family,
@@ -138,30 +155,44 @@ def generate(
         seen.pop(family.structure(spec), None)  # a revision may write this structure again, corrected
         return f"[constraint] {'; '.join(c.violation() for c in checks if not c.met)}", checks
 
-    passed: list[tuple[EnvSpec, list[constraints.Check], bool]] = []
+    #: (spec, its checks, revised by the LLM, the rejected spec it was edited from)
+    passed: list[tuple[EnvSpec, list[constraints.Check], bool, str | None]] = []
     problems: list[tuple[EnvSpec, list[str]]] = []  # every parsed spec that is not accepted gets one repair
     for spec in proposal.env_configs:
         why, checks = judge(spec)
         if why is None:
-            passed.append((spec, checks, False))
+            passed.append((spec, checks, False, None))
         else:
             problems.append((spec, [why]))
             result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=f"{why} (sent back once)"))
     revision: Proposal | None = None
+    unfit = [spec for spec, _ in problems]
     if problems:
         revision = proposer.revise(request, problems, stated or [])
         result.rejected.extend(revision.rejected)
         for spec in revision.env_configs:
             why, checks = judge(spec)
             if why is None:
-                passed.append((spec, checks, True))
+                passed.append((spec, checks, True, None))
             else:
+                unfit.insert(0, spec)
                 result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"),
                                                     reason=f"{why} (after one repair)"))
+    # What the small model still gets wrong after its revision is mostly a level it repeats, or one too crowded to
+    # place: the family's own neighbours of it (easier versions, then one-knob edits) often pass every check
+    rng = np.random.default_rng(seed)
+    for spec in unfit:
+        if len(passed) >= n:
+            break
+        for candidate in _neighbours(working, spec, rng):
+            why, checks = judge(candidate)
+            if why is None:
+                passed.append((candidate, checks, True, spec.name))
+                break
 
     from gymsmith.envs.render import save_render
 
-    for spec, checks, repaired in passed:
+    for spec, checks, repaired, edited_from in passed:
         stem = f"{len(result.accepted) + 1:02d}-{_slug(spec.name, family.noun)}"
         (out / f"{stem}.json").write_text(json.dumps(spec.model_dump(mode="json"), indent=1) + "\n")
         entry: dict[str, Any] = {
@@ -174,6 +205,8 @@ def generate(
             "constraints_met": all(c.met for c in checks),
             "revised": repaired,
         }
+        if edited_from is not None:
+            entry["edited_from"] = edited_from
         try:
             entry["renders"] = [p.name for p in save_render(spec, out / f"{stem}.png", seed=render_seed)]
         except Exception as exc:  # a preview is a convenience: an env without rgb_array frames is still valid

@@ -248,7 +248,9 @@ def generate(
         renders = ", ".join(entry["renders"]) or f"[yellow]{escape(entry.get('render_error', '-'))}[/]"
         met = " ".join(f"{'[green]met[/]' if c['met'] else '[red]unmet[/]'} {escape(c['text'])}"
                        for c in entry["constraints"]) or "-"
-        if entry.get("revised"):
+        if entry.get("edited_from"):
+            met += f" (edited from {escape(entry['edited_from'])})"
+        elif entry.get("revised"):
             met += " (revised)"
         table.add_row(escape(entry["file"]), renders, met, escape(json.dumps(spec_text)))
     console.print(table)

@@ -220,3 +220,25 @@ def test_duplicates_and_unsolvable_levels_get_the_revision_round_too(tmp_path):
     assert reasons[1].startswith("[solvability]") and reasons[1].endswith("(sent back once)")
     index = json.loads((tmp_path / "index.json").read_text())
     assert [(e["name"], e["revised"]) for e in index["accepted"]] == [("a", False), ("b", True), ("crowded", True)]
+
+
+def test_a_level_repeated_even_after_the_revision_is_replaced_by_a_neighbour_that_passes(tmp_path):
+    """bench_generate's 0.5B model answered "an empty room" with one room twice, and again when told so: the
+    family's neighbours of the repeated level (an easier version, or a one-knob edit) are judged like any level,
+    constraints included, and the first that passes fills the place."""
+    room = {"name": "a", "layout": "room", "size": 7, "lava_strips": 0, "wall_strips": 0, "wall_doors": 0,
+            "scattered_lava": 0, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+            "objective": {"type": "goal"}}
+    answers = [json.dumps({"rationale": "r", "levels": [room, {**room, "name": "b"}]}),
+               json.dumps({"rationale": "r", "levels": [{**room, "name": "c"}]})]
+    client = LLMClient(_Recording(responses=answers), backend="fake", use_cache=False)
+    result = generate("an empty room to walk to the goal", MINIGRID, client, 2, tmp_path, goals=0,
+                      check_constraints=False)
+    assert [c.template for c in client.calls] == ["env_proposal.j2", "revise.j2"]  # no more calls
+    first, second = result.accepted
+    assert first["name"] == "a" and second["edited_from"] in ("c", "b") and second["revised"]
+    spec = MiniGridLevelSpec.model_validate(second["spec"])
+    assert spec.layout == "room" and spec.objective == "goal" and spec.used() != MiniGridLevelSpec(
+        **{k: v for k, v in room.items() if k != "objective"}).used()
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["accepted"][1]["edited_from"] == second["edited_from"]
