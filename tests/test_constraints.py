@@ -110,6 +110,19 @@ def test_crafter_grammar_is_narrowed_by_what_worlds_measure_not_by_knob_names():
     assert all(row[0] == effects()["mountain"]["rare"][q][0] for q, row in fresh["mountain"]["rare"].items())
 
 
+def test_a_requested_starting_inventory_is_required_by_the_grammar():
+    """"Starts with a wood pickaxe and 5 wood": the inventory's items were optional in the grammar, and the 0.5B
+    model left them out of every world, before and after its revision (bench_generate C4)."""
+    asked = [Constraint.parse("start_wood_pickaxe", ">=1"), Constraint.parse("start_wood", "5")]
+    crafter = make_family("crafter").narrow(asked)
+    world = crafter.schema(crafter.task(), 1, 0)["properties"]["worlds"]["items"]
+    inventory = world["properties"]["inventory"]
+    assert inventory["required"] == ["wood", "wood_pickaxe"]
+    assert inventory["properties"]["wood"] == {"enum": [5]} and inventory["properties"]["wood_pickaxe"] == {"enum": [1]}
+    written = CrafterWorldSpec(inventory={"wood": 5, "wood_pickaxe": 1})  # the only counts the grammar allows
+    assert all(c.met for c in constraints.check(crafter, written, asked))
+
+
 def test_minigrid_measures_the_built_level_not_the_spec():
     spec = MiniGridLevelSpec(layout="room", size=9, lava_strips=2, scattered_lava=1, balls=1)
     row = MINIGRID.measure(spec, 0)

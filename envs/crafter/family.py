@@ -146,6 +146,8 @@ class CrafterFamily(Family):
         }
         self.restricted = {p.name: restrict(CrafterWorldSpec, p, tuple(self._allowed)) for p in self.params}
         self._allowed.update(self.restricted)
+        #: Starting items a request asks for (`narrow`): item -> the counts allowed; the grammar requires them.
+        self.inventory: dict[str, list[int]] = {}
 
     @classmethod
     def handles(cls, env_id: str) -> bool:
@@ -207,7 +209,15 @@ class CrafterFamily(Family):
             if left:
                 fixed[field] = left
         params = [ParamRange(name=f, kind="choice", choices=tuple(v)) for f, v in fixed.items()]
-        return type(self)(self.target_env, params)
+        narrowed = type(self)(self.target_env, params)
+        narrowed.inventory = dict(self.inventory)
+        for c in constraints:
+            item = c.quantity.removeprefix("start_")
+            if c.quantity.startswith("start_") and item in (*CRAFTER_MATERIALS, *CRAFTER_TOOLS):
+                counts = [n for n in (range(10) if item in CRAFTER_MATERIALS else range(2)) if c.holds(n)]
+                if counts:
+                    narrowed.inventory[item] = counts
+        return narrowed
 
     # -- ranges
 
@@ -250,14 +260,17 @@ class CrafterFamily(Family):
         }
 
     def schema(self, task: TaskSpec, k: int, goals: int) -> dict[str, Any]:
-        inventory = {
+        inventory: dict[str, Any] = {
             "type": "object",
             "properties": {
                 **{m: {"enum": list(range(10))} for m in CRAFTER_MATERIALS},
                 **{t: {"enum": [0, 1]} for t in CRAFTER_TOOLS},
+                **{item: {"enum": counts} for item, counts in self.inventory.items()},
             },
             "additionalProperties": False,
         }
+        if self.inventory:
+            inventory["required"] = sorted(self.inventory)
         peaceful = self._allowed["peaceful"]
         properties = {
             "name": {"type": "string", "maxLength": NAME_LEN},
