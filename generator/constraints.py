@@ -79,6 +79,29 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+def _speaks_of(words: str, about: list[str]) -> bool:
+    """Whether a quoted word is one of ``about`` (also as a plural, or a longer word starting with one of 4+
+    letters: "keys", "unlocked")."""
+    for w in _words(words):
+        forms = {w, w[:-1] if w.endswith("s") else w, w[:-2] if w.endswith("es") else w}
+        if forms & set(about) or any(len(a) >= 4 and w.startswith(a) for a in about):
+            return True
+    return False
+
+
+def _off_topic(words: str, quantity: str, value: str, about: dict[str, Any]) -> str | None:
+    """Why the quoted words do not speak of this constraint (``about`` in constraints.json.j2), else None: a
+    quantity's words must be among them; a value with words of its own must be, when another value's are."""
+    table = about.get(quantity) or about.get(quantity.split("_", 1)[0] + "_items")
+    if isinstance(table, list) and not _speaks_of(words, table):
+        return f"do not speak of {quantity}; quote the words that do, or leave it out"
+    if isinstance(table, dict) and value in table and not _speaks_of(words, table[value]):
+        other = [v for v, said in table.items() if v != value and _speaks_of(words, said)]
+        if other:
+            return f"describe {quantity} {' or '.join(other)}, not {value}"
+    return None
+
+
 def _excludes_zero(constraint: Constraint) -> bool:
     return not isinstance(constraint.value, str) and not constraint.holds(0)
 
@@ -98,6 +121,9 @@ def parse(
     vocabulary = family.quantities()
     said = set(_words(request))
     negations = set(_constraint_words(prompts_dir).get("request", {}).get("negations", ()))
+    vocabulary_words = _constraint_words(prompts_dir).get(family.vocabulary, {})
+    about = vocabulary_words.get("about", {})
+    about_request = vocabulary_words.get("about_request", {})
     out: list[Constraint] = []
     errors: list[str] = []
     for i, item in enumerate(items[:MAX_CONSTRAINTS]):
@@ -118,6 +144,11 @@ def parse(
             # small models drop the negation ("no keys" -> keys >= 1): the quoted words contradict the value
             errors.append(f'constraints[{i}]: the words "{words}" ask for none, but {quantity} {value} excludes 0; '
                           f'use "0"')
+        elif (off := _off_topic(words, quantity, value, about)) is not None:
+            # small models attach a quantity the words never mention ("pick up the blue ball" -> keys_in_boxes)
+            errors.append(f'constraints[{i}]: the words "{words}" {off}')
+        elif _off_topic(request, quantity, value, about_request) is not None:
+            errors.append(f"constraints[{i}]: the request never speaks of {quantity}; leave it out")
         else:
             out.append(Constraint.parse(quantity, value, words))
     return out, errors

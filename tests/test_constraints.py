@@ -52,6 +52,27 @@ def test_a_negated_request_cannot_become_a_lower_bound():
                              REQUEST)[1] == []
 
 
+def test_a_constraint_must_be_about_what_its_words_say():
+    """What the default model wrote in bench_generate (M7, M9, C1): a quantity or an objective the quoted words
+    never speak of. Each is dropped with the reason (the repair round sees it); what the words do say is kept."""
+    found, errors = constraints.parse(_answer(("pick up the blue ball", "keys_in_boxes", ">=1")), MINIGRID,
+                                      "pick up the blue ball")
+    assert not found and "do not speak of keys_in_boxes" in errors[0]
+    found, errors = constraints.parse(_answer(("go to the green door", "objective", "goal")), MINIGRID,
+                                      "go to the green door")
+    assert not found and "describe objective goto, not goal" in errors[0]
+    request = "a chain of four rooms, walk to the goal square past the blue keys"
+    kept = _answer(("a chain of four rooms", "rooms", ">=4"), ("walk to the goal square", "objective", "goal"),
+                   ("blue keys", "keys", ">=1"))
+    assert [c.text() for c in constraints.parse(kept, MINIGRID, request)[0]] == [
+        "rooms >= 4", "objective = goal", "keys >= 1"]
+    crafter = make_family("crafter")
+    found, errors = constraints.parse(_answer(("rich in iron", "start_iron", ">=1")), crafter, "a world rich in iron")
+    assert not found and "the request never speaks of start_iron" in errors[0]
+    request = "the agent starts with a wood pickaxe and 5 wood"
+    assert len(constraints.parse(_answer(("5 wood", "start_wood", ">=5")), crafter, request)[0]) == 1
+
+
 def test_comparisons_hold_on_numbers_and_categories():
     at_least = Constraint.parse("lava_strips", ">=2")
     assert at_least.holds(2) and at_least.holds(5) and not at_least.holds(1) and not at_least.holds(None)
