@@ -102,6 +102,34 @@ def _off_topic(words: str, quantity: str, value: str, about: dict[str, Any]) -> 
     return None
 
 
+def _spoken(text: str, about: list[str]) -> list[str]:
+    """The words of ``text`` that speak of ``about`` (as `_speaks_of` reads them), in order, each once."""
+    return list(dict.fromkeys(w for w in _words(text) if _speaks_of(w, about)))
+
+
+def from_words(family: Family, request: str, found: list[Constraint],
+               prompts_dir: str | Path | None = None) -> list[Constraint]:
+    """Constraints the request's own words decide where the model listed none: for a quantity whose values have
+    words of their own (MiniGrid's objective), the one value the request speaks of most. Small models leave the
+    objective out of half the requests ("pick up the blue ball" came back with no objective and trained goal
+    squares); a tie, or no such words, leaves the quantity free as before. Words another constraint quotes for
+    its own quantity are its own ("open doors" listed as open_doors is not an objective to open a door)."""
+    vocabulary = family.quantities()
+    about = _constraint_words(prompts_dir).get(family.vocabulary, {}).get("about", {})
+    theirs = {w for c in found if isinstance(about.get(c.quantity), list) for w in _spoken(c.words, about[c.quantity])}
+    request = " ".join(w for w in _words(request) if w not in theirs)
+    added: list[Constraint] = []
+    for quantity, table in about.items():
+        if not isinstance(table, dict) or quantity not in vocabulary or any(c.quantity == quantity for c in found):
+            continue
+        spoken = {value: _spoken(request, said) for value, said in table.items() if value in vocabulary[quantity]}
+        ranked = sorted(spoken.items(), key=lambda kv: len(kv[1]), reverse=True)
+        if ranked and ranked[0][1] and (len(ranked) == 1 or len(ranked[0][1]) > len(ranked[1][1])):
+            value, words = ranked[0]
+            added.append(Constraint.parse(quantity, value, " ".join(words)))
+    return added
+
+
 def _excludes_zero(constraint: Constraint) -> bool:
     return not isinstance(constraint.value, str) and not constraint.holds(0)
 
@@ -186,7 +214,7 @@ def ask(
         found2, errors2 = parse(text2, family, request, prompts_dir)
         if len(found2) >= len(found):
             found, errors = found2, errors2
-    return found, calls, errors
+    return found + from_words(family, request, found, prompts_dir), calls, errors
 
 
 def check(family: Family, spec: EnvSpec, constraints: list[Constraint],

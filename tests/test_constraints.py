@@ -73,6 +73,36 @@ def test_a_constraint_must_be_about_what_its_words_say():
     assert len(constraints.parse(_answer(("5 wood", "start_wood", ">=5")), crafter, request)[0]) == 1
 
 
+def test_an_objective_the_model_left_out_is_read_from_the_request_when_its_words_decide_it():
+    """bench_generate M2, M7-M10: the default model listed no objective (or one the about-check dropped), and
+    every level trained the goal square. The request's words name the objective; a tie names none."""
+    def read(request: str, *found: Constraint) -> list[str]:
+        return [c.text() for c in constraints.from_words(MINIGRID, request, list(found))]
+
+    assert read("pick up the blue ball") == ["objective = pickup"]
+    assert read("go to the purple box") == ["objective = goto"]
+    assert read("put the red ball next to the green key") == ["objective = put_near"]
+    assert read("an empty room: the agent just walks to the green goal square") == ["objective = goal"]  # 2 to 1
+    assert read("get to the goal") == [] and read("two small rooms with a locked door") == []  # a tie; no words
+    assert read("pick up the key", Constraint.parse("objective", "goal", "the key")) == []  # the model's stands
+    open_doors = Constraint.parse("open_doors", ">=1", "open doors")
+    assert read("rooms joined by open doors", open_doors) == []  # its words belong to open_doors
+    assert constraints.from_words(make_family("crafter"), "a world crawling with zombies", []) == []
+
+
+def test_generate_narrows_the_levels_to_the_objective_the_request_names(tmp_path):
+    level = {"name": "ball", "layout": "room", "size": 6, "lava_strips": 0, "wall_strips": 0, "wall_doors": 0,
+             "scattered_lava": 0, "balls": 0, "boxes": 0, "keys": 0, "place": "far", "start": "corner",
+             "objective": {"type": "pickup", "target": "ball", "color": "blue"}}
+    answers = [_answer(), json.dumps({"rationale": "r", "levels": [level]})]
+    client = LLMClient(FakeListChatModel(responses=answers), backend="fake", use_cache=False)
+    result = generate("pick up the blue ball", MINIGRID, client, 1, tmp_path, goals=0)
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert [c["text"] for c in index["constraints"]] == ["objective = pickup"]
+    assert index["narrowed"]["objective"] == ["pickup"]
+    assert len(result.accepted) == 1 and index["accepted"][0]["constraints_met"]
+
+
 def test_comparisons_hold_on_numbers_and_categories():
     at_least = Constraint.parse("lava_strips", ">=2")
     assert at_least.holds(2) and at_least.holds(5) and not at_least.holds(1) and not at_least.holds(None)
