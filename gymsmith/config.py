@@ -74,8 +74,9 @@ class PaceSettings(_Model):
 
     Asked for easy levels, the small local models still write ones as long as the target (the demo's target
     success fell 0.14 -> 0.00 on them). While the agent's target success is below ``until``, a
-    proposed level the family's solver needs more than ``target's steps x (start + success)`` steps for is sent
-    back once as too hard, then rejected; families without a solver are not paced.
+    proposed level the family's solver needs more than ``target's steps x (start + success)`` steps for trains as
+    the hardest of its own easier versions that fits (`Family.easier`); one with none is sent back once as too
+    hard, then rejected. Families without a solver are not paced.
     """
 
     until: float = Field(default=0.5, ge=0.0, le=1.0)
