@@ -130,6 +130,29 @@ def from_words(family: Family, request: str, found: list[Constraint],
     return added
 
 
+def _stated(words: str, about: list[str], numbers: dict[str, int]) -> int | None:
+    """The one count the quoted words state for a quantity: a number (digits or a number word) right before a
+    word of the quantity, as in "two rivers of lava" or "3 keys"; None when they state none or several."""
+    tokens = _words(words)
+    said = {numbers.get(t, int(t) if t.isdigit() else None) for i, t in enumerate(tokens)
+            if any(_speaks_of(u, about) for u in tokens[i + 1: i + 3])}
+    said.discard(None)
+    return said.pop() if len(said) == 1 else None  # type: ignore[return-value]
+
+
+def _as_stated(constraint: Constraint, allowed: list[str], about: Any, numbers: dict[str, int]) -> Constraint:
+    """``constraint`` with the count its words state, when it names another one (the default model wrote "two
+    rivers of lava" as ``lava_strips >= 1``): the user's number wins, with the model's comparison, where the
+    vocabulary has that value."""
+    if isinstance(constraint.value, str) or constraint.op == "<=" or not isinstance(about, list):
+        return constraint
+    stated = _stated(constraint.words, about, numbers)
+    if stated is None or stated == constraint.value:
+        return constraint
+    value = f"{'>=' if constraint.op == '>=' else ''}{stated}"
+    return Constraint.parse(constraint.quantity, value, constraint.words) if value in allowed else constraint
+
+
 def _excludes_zero(constraint: Constraint) -> bool:
     return not isinstance(constraint.value, str) and not constraint.holds(0)
 
@@ -149,6 +172,7 @@ def parse(
     vocabulary = family.quantities()
     said = set(_words(request))
     negations = set(_constraint_words(prompts_dir).get("request", {}).get("negations", ()))
+    numbers = _constraint_words(prompts_dir).get("request", {}).get("numbers", {})
     vocabulary_words = _constraint_words(prompts_dir).get(family.vocabulary, {})
     about = vocabulary_words.get("about", {})
     about_request = vocabulary_words.get("about_request", {})
@@ -178,7 +202,7 @@ def parse(
         elif _off_topic(request, quantity, value, about_request) is not None:
             errors.append(f"constraints[{i}]: the request never speaks of {quantity}; leave it out")
         else:
-            out.append(Constraint.parse(quantity, value, words))
+            out.append(_as_stated(Constraint.parse(quantity, value, words), allowed, about.get(quantity), numbers))
     return out, errors
 
 

@@ -73,6 +73,22 @@ def test_a_constraint_must_be_about_what_its_words_say():
     assert len(constraints.parse(_answer(("5 wood", "start_wood", ">=5")), crafter, request)[0]) == 1
 
 
+def test_a_count_the_request_states_wins_over_the_one_the_model_wrote():
+    """bench_generate M4: "two rivers of lava" came back as lava_strips >= 1, and the levels had one river."""
+    def read(request: str, *items: tuple[str, str, str]) -> list[str]:
+        found, errors = constraints.parse(_answer(*items), MINIGRID, request)
+        assert errors == []
+        return [c.text() for c in found]
+
+    assert read("two rivers of lava to cross", ("two rivers of lava", "lava_strips", ">=1")) == ["lava_strips >= 2"]
+    assert read("cross three walls", ("cross three walls", "wall_strips", "1")) == ["wall_strips = 3"]
+    assert read("one room with 3 balls", ("one room with 3 balls", "balls", ">=1"),
+                ("one room with 3 balls", "rooms", "2")) == ["balls >= 3", "rooms = 1"]  # each its own number
+    assert read("at most two keys", ("at most two keys", "keys", "<=3")) == ["keys <= 3"]  # an upper bound stays
+    assert read("a 7x7 room", ("a 7x7 room", "size", "7")) == ["size = 7"]  # no count word: as written
+    assert read("two keys or three keys", ("two keys or three keys", "keys", ">=1")) == ["keys >= 1"]  # ambiguous
+
+
 def test_an_objective_the_model_left_out_is_read_from_the_request_when_its_words_decide_it():
     """bench_generate M2, M7-M10: the default model listed no objective (or one the about-check dropped), and
     every level trained the goal square. The request's words name the objective; a tie names none."""
