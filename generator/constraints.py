@@ -92,7 +92,7 @@ def _speaks_of(words: str, about: list[str]) -> bool:
 def _off_topic(words: str, quantity: str, value: str, about: dict[str, Any]) -> str | None:
     """Why the quoted words do not speak of this constraint (``about`` in constraints.json.j2), else None: a
     quantity's words must be among them; a value with words of its own must be, when another value's are."""
-    table = about.get(quantity) or about.get(quantity.split("_", 1)[0] + "_items")
+    table = _lookup(about, quantity)
     if isinstance(table, list) and not _speaks_of(words, table):
         return f"do not speak of {quantity}; quote the words that do, or leave it out"
     if isinstance(table, dict) and value in table and not _speaks_of(words, table[value]):
@@ -171,9 +171,10 @@ def parse(
         return [], ['the answer must be a JSON object with a "constraints" list']
     vocabulary = family.quantities()
     said = set(_words(request))
-    negations = set(_constraint_words(prompts_dir).get("request", {}).get("negations", ()))
-    numbers = _constraint_words(prompts_dir).get("request", {}).get("numbers", {})
-    vocabulary_words = _constraint_words(prompts_dir).get(family.vocabulary, {})
+    words_of = _constraint_words(prompts_dir)  # one render of the template per answer
+    negations = set(words_of.get("request", {}).get("negations", ()))
+    numbers = words_of.get("request", {}).get("numbers", {})
+    vocabulary_words = words_of.get(family.vocabulary, {})
     about = vocabulary_words.get("about", {})
     about_request = vocabulary_words.get("about_request", {})
     out: list[Constraint] = []
@@ -259,8 +260,8 @@ def _prompt_words(family: Family, prompts_dir: str | Path | None = None) -> dict
     return _constraint_words(prompts_dir)[family.vocabulary]
 
 
-def _lookup(table: dict[str, str], quantity: str) -> str:
-    """A quantity's words, or its group's (``start_wood`` -> ``start_items``)."""
+def _lookup(table: dict[str, Any], quantity: str) -> Any:
+    """A quantity's entry, or its group's (``start_wood`` -> ``start_items``); "" when neither has one."""
     return table.get(quantity) or table.get(quantity.split("_", 1)[0] + "_items", "")
 
 
