@@ -12,8 +12,8 @@ SFL show that learnability (the agent succeeds sometimes) is the signal to train
   unseen levels are explored uniformly with probability 1 - ``replay_prob``.
 * **The family's generators stay underneath.** The pool starts with the family's own level generators, the ones
   `plr` replays (variants of the target's structure and the target), so what the LLM writes adds to level replay
-  instead of replacing it: on MultiRoom-N4-S5 `plr` reached 0.70 where the LLM's six-room chains alone left the
-  hybrid at 0.00. They are never pruned (``family_sources`` turns this off).
+  instead of replacing it: on a four-room target `plr` reached 0.70 where the LLM's six-room chains alone left
+  the hybrid at 0.00 (BENCHMARKS.md). They are never pruned (``family_sources`` turns this off).
 * **Edits (ACCEL, Parker-Holder et al. 2022).** Each cycle the most learnable generators — learnability
   4p(1-p) of their training success p — get small edits of one parameter (`Family.mutate`); an edit is verified
   like any spec, joins the pool, and is dropped once tried if its learnability falls below
