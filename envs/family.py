@@ -12,9 +12,10 @@ rendering. Adding a family is one module (plus its prompt template) that registe
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -27,6 +28,8 @@ from gymsmith.schemas import ComposeTerm, Constraint, EnvSpec, Feedback, TargetE
 
 #: A scripted policy the reward verifier replays: (env, rng) -> action.
 Policy = Callable[[gym.Env, random.Random], int]
+#: How many specs `Family.nearest` yields at most (each costs the caller a verification).
+NEAREST_MOST = 60
 
 
 class UnsolvableLevel(RuntimeError):
@@ -309,6 +312,48 @@ class Family(ABC):
             if self.check(child) == "":
                 return child
         return None
+
+    def nearest(self, spec: EnvSpec, name: str, most: int = NEAREST_MOST) -> Iterator[EnvSpec]:
+        """Valid specs a few knob steps from ``spec`` (`edit_fields`): one knob moved, the fewest steps first,
+        then two knobs: the deterministic counterpart of `mutate`, at most ``most`` of them.
+
+        Why: what a small model writes wrong in a level is mostly a rule between two numbers (more strips than
+        its room fits, more objects than free cells), and the level it meant is one or two steps of a knob away.
+        ``spec`` may be a `draft` that breaks the model's cross-field rules; what is yielded does not (each is
+        re-validated and inside the family's ranges), and its solvability is the verifier's to check.
+        """
+        fields = self.edit_fields(spec)
+        here = {f: getattr(spec, f) for f in type(spec).model_fields}
+        moves: list[tuple[int, str, Any]] = []  # (steps, field, value)
+        for f, values in fields.items():
+            i = values.index(here[f]) if here[f] in values else None
+            for j, value in enumerate(values):
+                if value != here[f]:
+                    moves.append((abs(j - i) if i is not None else 1, f, value))
+        pairs = [((2, a[0] + b[0]), (a, b)) for a, b in itertools.combinations(moves, 2) if a[1] != b[1]]
+        edits = sorted([((1, m[0]), (m,)) for m in moves] + pairs, key=lambda e: e[0])
+        seen: set[str] = set()
+        for _, chosen in edits:
+            if most <= 0:
+                return
+            try:
+                child = type(spec).model_validate({**here, **{f: v for _, f, v in chosen}, "name": name})
+            except ValueError:
+                continue
+            digest = self.structure(child)
+            if digest not in seen and self.check(child) == "":
+                seen.add(digest)
+                most -= 1
+                yield child
+
+    def draft(self, item: dict[str, Any]) -> EnvSpec | None:
+        """An answer item as a spec *without* validation, for `nearest` to start from when the item breaks a
+        rule between its fields; None when the item is not shaped like a spec at all. By default an item's keys
+        are its spec's fields."""
+        model = self.spec_model
+        if not isinstance(item, dict) or not set(item) <= set(model.model_fields) - {"family"}:
+            return None
+        return model.model_construct(**{**item, "family": self.name})
 
     def plr_sources(self) -> list[EnvSpec]:
         """The fixed level generators PLR draws (generator, seed) levels from; the target is added by PLR."""

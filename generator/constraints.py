@@ -91,7 +91,8 @@ def _speaks_of(words: str, about: list[str]) -> bool:
 
 def _off_topic(words: str, quantity: str, value: str, about: dict[str, Any]) -> str | None:
     """Why the quoted words do not speak of this constraint (``about`` in constraints.json.j2), else None: a
-    quantity's words must be among them; a value with words of its own must be, when another value's are."""
+    quantity's words must be among them, and so must a value's words where values have their own ("move it"
+    is no pickup)."""
     table = _lookup(about, quantity)
     if isinstance(table, list) and not _speaks_of(words, table):
         return f"do not speak of {quantity}; quote the words that do, or leave it out"
@@ -99,6 +100,7 @@ def _off_topic(words: str, quantity: str, value: str, about: dict[str, Any]) -> 
         other = [v for v, said in table.items() if v != value and _speaks_of(words, said)]
         if other:
             return f"describe {quantity} {' or '.join(other)}, not {value}"
+        return f"do not speak of {quantity} {value}; quote the words that do, or leave it out"
     return None
 
 
@@ -109,16 +111,21 @@ def _spoken(text: str, about: list[str]) -> list[str]:
 
 def from_words(family: Family, request: str, found: list[Constraint],
                prompts_dir: str | Path | None = None) -> list[Constraint]:
-    """Constraints the request's own words decide where the model listed none: for a quantity whose values have
-    words of their own (MiniGrid's objective), the one value the request speaks of most. Small models leave the
-    objective out of half the requests ("pick up the blue ball" came back with no objective and trained goal
-    squares); a tie, or no such words, leaves the quantity free as before. Words another constraint quotes for
-    its own quantity are its own ("open doors" listed as open_doors is not an objective to open a door)."""
+    """Constraints the request's own words decide where the model listed none: a count stated right before the
+    words of one quantity ("cross three walls" is ``wall_strips >= 3``, see `_counted`), and for a quantity whose
+    values have words of their own (MiniGrid's objective), the one value the request speaks of most. Small
+    models leave the objective out of half the requests ("pick up the blue ball" came back with no objective and
+    trained goal squares); a tie, or no such words, leaves the quantity free as before. Words another constraint
+    quotes for its own quantity are its own ("open doors" listed as open_doors is not an objective to open a
+    door)."""
     vocabulary = family.quantities()
-    about = _constraint_words(prompts_dir).get(family.vocabulary, {}).get("about", {})
+    words_of = _constraint_words(prompts_dir)
+    about = words_of.get(family.vocabulary, {}).get("about", {})
+    numbers = words_of.get("request", {}).get("numbers", {})
+    request_words = _words(request)
     theirs = {w for c in found if isinstance(about.get(c.quantity), list) for w in _spoken(c.words, about[c.quantity])}
     request = " ".join(w for w in _words(request) if w not in theirs)
-    added: list[Constraint] = []
+    added = _counted(family, request_words, found, about, numbers)
     for quantity, table in about.items():
         if not isinstance(table, dict) or quantity not in vocabulary or any(c.quantity == quantity for c in found):
             continue
@@ -128,6 +135,43 @@ def from_words(family: Family, request: str, found: list[Constraint],
             value, words = ranked[0]
             added.append(Constraint.parse(quantity, value, " ".join(words)))
     return added
+
+
+#: How many words after a number `_counted` reads for what it counts ("two rivers of lava").
+COUNTED_WINDOW = 3
+
+
+def _counted(family: Family, tokens: list[str], found: list[Constraint], about: dict[str, Any],
+             numbers: dict[str, int]) -> list[Constraint]:
+    """``quantity >= n`` for each count the request states (a number, then within `COUNTED_WINDOW` words the
+    words of a quantity) where the model listed nothing for that quantity. The words must speak of one quantity
+    more than of any other ("a single wall of lava" speaks of walls and of lava alike, and counts nothing), and
+    the request must state one count for it; ``>=`` because a level holding more than the user counted still
+    holds what they asked for."""
+    vocabulary = family.quantities()
+    listed = {c.quantity for c in found}
+    counts: dict[str, dict[int, str]] = {}  # quantity -> count -> the words stating it
+    for i, token in enumerate(tokens):
+        n = numbers.get(token, int(token) if token.isdigit() else None)
+        if n is None:
+            continue
+        after = tokens[i + 1: i + 1 + COUNTED_WINDOW]
+        spoken = {q: sum(_speaks_of(w, said) for w in after) for q, said in about.items()
+                  if isinstance(said, list) and q in vocabulary}
+        most = max(spoken.values(), default=0)
+        top = [q for q, k in spoken.items() if k == most]
+        if most and len(top) == 1 and top[0] not in listed:
+            last = max(j for j, w in enumerate(after) if _speaks_of(w, about[top[0]]))
+            counts.setdefault(top[0], {})[n] = " ".join([token, *after[: last + 1]])
+    out = []
+    for quantity, stated in counts.items():
+        if len(stated) != 1:
+            continue  # "two keys or three keys": the request states no one count
+        [(n, words)] = stated.items()
+        value = next((v for v in (f">={n}", str(n)) if v in vocabulary[quantity]), None)
+        if value is not None:
+            out.append(Constraint.parse(quantity, value, words))
+    return out
 
 
 def _stated(words: str, about: list[str], numbers: dict[str, int]) -> int | None:

@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from gymsmith.envs.family import Family
 from gymsmith.generator import constraints
 from gymsmith.generator.llm import LLMClient
@@ -82,18 +80,28 @@ def _verify(spec: EnvSpec, family: Family, seen: dict[str, str], result: Generat
     return None
 
 
-#: One-knob edits tried per rejected spec when its easier versions do not pass.
-EDITS_PER_SPEC = 6
+#: Seconds the neighbours of one unfit spec may take to judge: a bound on the user's wait where judging is slow
+#: (a Crafter world is built and rolled out per seed, ~0.7 s; a MiniGrid level ~20 ms, so 60 fit easily).
+NEIGHBOUR_SECONDS = 12.0
 
 
-def _neighbours(family: Family, spec: EnvSpec, rng: np.random.Generator) -> Iterator[EnvSpec]:
-    """Specs next to ``spec`` in the family's language: its easier versions, hardest first, then one-knob edits
-    (ACCEL's `Family.mutate`); each is judged like any spec."""
-    yield from reversed(family.easier(spec))
-    for i in range(EDITS_PER_SPEC):
-        child = family.mutate(spec, rng, name=f"{spec.name}-edit{i}"[:60])
-        if child is not None:
-            yield child
+def _neighbours(family: Family, spec: EnvSpec) -> Iterator[EnvSpec]:
+    """Specs next to ``spec`` in the family's language: the nearest valid ones (`Family.nearest`: a few knob
+    steps away, so the level stays the one the model wrote), then its easier versions, hardest first; each is
+    judged like any spec. ``spec`` may be a `Family.draft` of an item the schema refused."""
+    name = f"{str(spec.name)[:54]}-edit"
+    yield from family.nearest(spec, name)
+    if family.check(spec) == "" and _valid(spec):
+        yield from reversed(family.easier(spec))
+
+
+def _valid(spec: EnvSpec) -> bool:
+    """Whether a spec passes its own model's rules (a draft may not)."""
+    try:
+        type(spec).model_validate(spec.model_dump())
+    except ValueError:
+        return False
+    return True
 
 
 def generate(
@@ -178,13 +186,19 @@ def generate(
                 unfit.insert(0, spec)
                 result.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"),
                                                     reason=f"{why} (after one repair)"))
-    # What the small model still gets wrong after its revision is mostly a level it repeats, or one too crowded to
-    # place: the family's own neighbours of it (easier versions, then one-knob edits) often pass every check
-    rng = np.random.default_rng(seed)
+    # What the small model still gets wrong after its revision is mostly a level it repeats, one too crowded to
+    # place, or a rule between two numbers the schema refuses (more strips than the room fits): the family's own
+    # neighbours of it (a few knob steps away, then easier versions) often pass every check
+    refused = [r.spec for r in [*(revision.rejected if revision else []), *proposal.rejected]
+               if r.reason.startswith("[schema]")]
+    unfit += [d for d in (working.draft(item) for item in refused) if d is not None]
     for spec in unfit:
         if len(passed) >= n:
             break
-        for candidate in _neighbours(working, spec, rng):
+        deadline = time.perf_counter() + NEIGHBOUR_SECONDS
+        for candidate in _neighbours(working, spec):
+            if time.perf_counter() > deadline:
+                break
             why, checks = judge(candidate)
             if why is None:
                 passed.append((candidate, checks, True, spec.name))

@@ -66,6 +66,13 @@ GENERATE_SCENARIOS: dict[str, tuple[Path, list[str]]] = {
         ["a big room full of lava with a narrow safe path to the goal, no doors or keys", "--family", "minigrid",
          "-n", "3", "--goals", "0", "--seed", "1"],
     ),
+    # A real answer the schema refuses (more lava strips than its 5x5 room fits, in both rounds): the nearest
+    # valid level, a few knob steps away, is placed instead (`Family.nearest`).
+    "generate_strips": (
+        CASSETTES / "generate_strips_qwen.json",
+        ["two rivers of lava to cross, each with one gap, then reach the goal", "--family", "minigrid", "-n", "2",
+         "--goals", "0", "--seed", "0"],
+    ),
     # Rendering worlds, without the constraint step (the lava scenario covers it): for this request the default
     # model's constraints asked for a starting iron pickaxe and so rejected every world it wrote.
     "generate_crafter": (

@@ -99,11 +99,41 @@ def test_an_objective_the_model_left_out_is_read_from_the_request_when_its_words
     assert read("go to the purple box") == ["objective = goto"]
     assert read("put the red ball next to the green key") == ["objective = put_near"]
     assert read("an empty room: the agent just walks to the green goal square") == ["objective = goal"]  # 2 to 1
-    assert read("get to the goal") == [] and read("two small rooms with a locked door") == []  # a tie; no words
+    assert read("get to the goal") == []  # a tie
+    assert read("two small rooms with a locked door") == ["rooms >= 2"]  # no objective words (a count, below)
     assert read("pick up the key", Constraint.parse("objective", "goal", "the key")) == []  # the model's stands
     open_doors = Constraint.parse("open_doors", ">=1", "open doors")
     assert read("rooms joined by open doors", open_doors) == []  # its words belong to open_doors
     assert constraints.from_words(make_family("crafter"), "a world crawling with zombies", []) == []
+
+
+def test_a_count_the_model_left_out_is_read_from_the_request_when_its_words_name_one_quantity():
+    """bench_generate M5: "cross three walls, each with a single opening" came back with no wall_strips
+    constraint, and the levels had one wall. A number right before the words of one quantity states its count;
+    words that speak of two quantities alike ("a wall of lava") or two counts for one quantity state nothing."""
+    def read(request: str, *found: Constraint) -> list[str]:
+        return [c.text() for c in constraints.from_words(MINIGRID, request, list(found)) if c.quantity != "objective"]
+
+    assert read("cross three walls, each with a single opening") == ["wall_strips >= 3"]
+    assert read("two rivers of lava to cross") == ["lava_strips >= 2"]  # rivers and lava: strips 2, cells 1
+    assert read("a chain of 4 rooms") == ["rooms >= 4"]
+    assert read("a room split by a single wall of lava") == []  # walls and lava alike
+    assert read("two keys or three keys") == []  # two counts
+    assert read("three walls", Constraint.parse("wall_strips", "1", "three walls")) == []  # the model's stands
+    [walls] = constraints.from_words(MINIGRID, "cross three walls, each with a single opening", [])[:1]
+    assert walls.words == "three walls" and set(walls.words.split()) <= {"cross", "three", "walls"}
+
+
+def test_an_objective_must_be_quoted_with_its_own_words():
+    """bench_generate M14: "a ball blocks the locked door: move it, unlock the door and reach the goal" was listed
+    as ``objective = pickup`` quoting "move it", and every level trained a pickup. A value with words of its own
+    must be quoted with them; the dropped objective is then read from the request (goal: reach, goal)."""
+    request = "a ball blocks the locked door: move it, unlock the door and reach the goal"
+    found, errors = constraints.parse(_answer(("move it", "objective", "pickup")), MINIGRID, request)
+    assert found == [] and "do not speak of objective pickup" in errors[0]
+    assert [c.text() for c in constraints.from_words(MINIGRID, request, found)] == ["objective = goal"]
+    kept, _ = constraints.parse(_answer(("pick up the key", "objective", "pickup")), MINIGRID, "pick up the key")
+    assert [c.text() for c in kept] == ["objective = pickup"]
 
 
 def test_generate_narrows_the_levels_to_the_objective_the_request_names(tmp_path):
@@ -250,10 +280,21 @@ def test_a_level_still_missing_after_the_repair_is_rejected_with_the_violation(t
                json.dumps({"rationale": "r", "levels": [level]}), json.dumps({"rationale": "r", "levels": [level]})]
     client = LLMClient(FakeListChatModel(responses=answers), backend="fake", use_cache=False)
     result = generate(REQUEST, MINIGRID, client, 1, tmp_path, goals=0)
-    assert result.accepted == []
     reasons = [r.reason for r in result.rejected]
     assert reasons == ["[constraint] lava_cells is 2 (asked >= 10) (sent back once)",
                        "[constraint] lava_cells is 2 (asked >= 10) (after one repair)"]
+    # the level placed instead is the nearest that meets it: one knob moved, measured on the built levels
+    [placed] = result.accepted
+    assert placed["edited_from"] == "dry" and placed["constraints_met"]
+    moved = {k for k, v in placed["spec"].items() if k != "name" and v != MINIGRID.build(level).model_dump()[k]}
+    assert len(moved) == 1 and min(placed["constraints"][0]["measured"]) >= 10
+
+    # an objective no knob of the level changes: nothing is near enough, and the level stays rejected
+    answers = [_answer(("pick up", "objective", "pickup")),
+               json.dumps({"rationale": "r", "levels": [level]}), json.dumps({"rationale": "r", "levels": [level]})]
+    client = LLMClient(FakeListChatModel(responses=answers), backend="fake", use_cache=False)
+    result = generate("pick up a ball", MINIGRID, client, 1, tmp_path / "pickup", goals=0)
+    assert result.accepted == [] and all("objective" in r.reason for r in result.rejected)
 
 
 @pytest.mark.parametrize("flag", [False])

@@ -63,6 +63,32 @@ def test_generate_minigrid_writes_specs_renders_and_index(tmp_path):
     assert "LLM:" in result.output and "completion tokens" in result.output and "wall time" in result.output
 
 
+def test_a_level_the_schema_refuses_in_both_rounds_is_replaced_by_its_nearest_valid_level(tmp_path):
+    """Recorded from the default model: asked for two rivers of lava, it wrote five lava strips in a 5x5 room
+    (which fits two), twice, and again after the repair. The nearest valid levels (a few knob steps away: the
+    room made bigger, or fewer strips) are judged like any level, and the strips are counted in the built grid."""
+    import gymnasium as gym
+
+    from gymsmith.envs.minigrid.census import strips
+
+    result = _generate("generate_strips", tmp_path)
+    assert result.exit_code == 0, result.output
+    index = _check_output(tmp_path, "minigrid")
+    refused = [r["spec"] for r in index["rejected"] if r["reason"].startswith("[schema]")]
+    assert refused and all(r["size"] == 5 and r["lava_strips"] > 2 for r in refused)  # what the model wrote
+    assert len(index["accepted"]) == 2
+    for entry in index["accepted"]:
+        assert entry["edited_from"] == refused[0]["name"] and entry["constraints_met"]
+        written = {k: v for k, v in refused[0].items() if k not in ("name", "objective")}
+        moved = {k for k, v in written.items() if entry["spec"][k] != v}
+        assert 1 <= len(moved) <= 2, moved  # one or two knobs from what the model wrote
+        env = gym.make("gymsmith/MiniGridGen-v0", spec=entry["spec"])
+        for seed in range(3):
+            env.reset(seed=seed)
+            assert sum(kind == "lava" for kind, _ in strips(env.unwrapped.grid)) >= 2
+        env.close()
+
+
 def test_generate_lists_the_requests_constraints_and_checks_them_on_sampled_levels(tmp_path):
     """The issue's example, recorded from the default model: lava and no doors. The 0.5B model first wrote "no doors
     or keys" as doors >= 1 and keys >= 1; those are refused and repaired, never checked as lower bounds. Whatever

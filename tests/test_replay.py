@@ -67,6 +67,33 @@ def test_edits_change_one_parameter_and_stay_valid_and_solvable(target):
         spec = child
 
 
+def test_nearest_moves_fewest_knob_steps_first_and_stays_valid_inside_the_users_ranges():
+    """`Family.nearest`, mutate's deterministic counterpart: from an item the schema refuses (the default model
+    wrote five lava strips in a 5x5 room), valid levels one knob away come first, fewest steps first, then two
+    knobs; every one passes the model's rules and the user's --param ranges."""
+    from gymsmith.envs import make_family
+
+    item = {"name": "strips", "layout": "room", "size": 5, "lava_strips": 5, "scattered_lava": 1, "balls": 1,
+            "objective": {"type": "goal"}}
+    for family, largest in [(make_family("minigrid"), 25), (make_family("minigrid", ["size=5..9"]), 9)]:
+        draft = family.draft(item)
+        assert draft is not None and draft.lava_strips == 5  # read as written, not validated
+        found = list(family.nearest(draft, "near"))
+        assert found and all(family.check(s) == "" and s.size <= largest for s in found)
+        steps = []
+        for spec in found:
+            moved = {f for f in type(spec).model_fields if f != "name" and getattr(spec, f) != getattr(draft, f)}
+            assert 1 <= len(moved) <= 2 and MiniGridLevelSpec.model_validate(spec.model_dump()) == spec
+            steps.append(len(moved))
+        assert steps == sorted(steps)  # one knob before two
+        first = found[0]
+        assert (first.size, first.lava_strips) in ((5, 2), (7, 5), (9, 5)) or first.lava_strips < 5
+    crafter = make_family("crafter")
+    world = crafter.build({"name": "w", "tree": "rare"})
+    assert "very_rare" in [w.tree for w in crafter.nearest(world, "near")][:30]
+    assert make_family("minigrid").draft({"layout": "maze"}) is None  # unknown layout: no knobs to move
+
+
 def test_unlearnable_edits_are_pruned_and_the_pool_is_capped():
     settings = ReplaySettings(keep_learnability=0.2, max_generators=3, edits_per_cycle=1, seeds_per_generator=2,
                               family_sources=False)

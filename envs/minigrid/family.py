@@ -407,6 +407,18 @@ class MiniGridFamily(Family):
             raise InvalidItem(why)
         return spec
 
+    def draft(self, item: dict[str, Any]) -> EnvSpec | None:
+        """The item form read without validation (see `Family.draft`); None for an unknown layout, whose knobs
+        are unknown."""
+        try:
+            fields = from_item(item) if isinstance(item, dict) else None
+        except ValueError:
+            return None
+        if fields is None or fields.get("layout", "room") not in LAYOUT_FIELDS:
+            return None
+        known = {k: v for k, v in fields.items() if k in MiniGridLevelSpec.model_fields}
+        return MiniGridLevelSpec.model_construct(**{**known, "family": "minigrid"})
+
     def check(self, spec: EnvSpec) -> str:
         """Narrowed fields are checked where the spec's layout and objective use them (a room has no
         ``connect``, whatever its default says)."""
