@@ -121,20 +121,84 @@ def from_words(family: Family, request: str, found: list[Constraint],
     vocabulary = family.quantities()
     words_of = _constraint_words(prompts_dir)
     about = words_of.get(family.vocabulary, {}).get("about", {})
+    object_of = words_of.get(family.vocabulary, {}).get("object_of", {})
     numbers = words_of.get("request", {}).get("numbers", {})
     request_words = _words(request)
     theirs = {w for c in found if isinstance(about.get(c.quantity), list) for w in _spoken(c.words, about[c.quantity])}
     request = " ".join(w for w in _words(request) if w not in theirs)
-    added = _counted(family, request_words, found, about, numbers)
+    said = words_of.get(family.vocabulary, {}).get("about_request", {})
+    negations = words_of.get("request", {}).get("negations", [])
+    bounds = {k: words_of.get("request", {}).get(k, []) for k in ("at_most", "comparatives")}
+    added = _counted(family, request_words, found, about, {**numbers, **dict.fromkeys(negations, 0)}, said, bounds)
     for quantity, table in about.items():
-        if not isinstance(table, dict) or quantity not in vocabulary or any(c.quantity == quantity for c in found):
+        if (not isinstance(table, dict) or quantity not in vocabulary or any(c.quantity == quantity for c in found)
+                or quantity in (object_of.get("object"), object_of.get("color"))):
             continue
         spoken = {value: _spoken(request, said) for value, said in table.items() if value in vocabulary[quantity]}
         ranked = sorted(spoken.items(), key=lambda kv: len(kv[1]), reverse=True)
         if ranked and ranked[0][1] and (len(ranked) == 1 or len(ranked[0][1]) > len(ranked[1][1])):
             value, words = ranked[0]
             added.append(Constraint.parse(quantity, value, " ".join(words)))
+    if object_of:
+        added += _object(request_words, [*found, *added], about, object_of, vocabulary)
+    dimensions = words_of.get(family.vocabulary, {}).get("dimensions", {})
+    if dimensions.get("quantity") in vocabulary and all(c.quantity != dimensions["quantity"] for c in found):
+        added += _dimensions(request_words, dimensions, vocabulary[dimensions["quantity"]])
     return added
+
+
+def _dimensions(tokens: list[str], dimensions: dict[str, Any], allowed: list[str]) -> list[Constraint]:
+    """A square side the request states ("a tiny 5x5 room", "32 by 32 cells") as the family's size quantity,
+    where the model listed none and the request states one side."""
+    sides: dict[int, str] = {}
+    for i, token in enumerate(tokens):
+        square = re.fullmatch(r"(\d+)x(\d+)", token)
+        if square and square[1] == square[2]:
+            sides[int(square[1])] = token
+        elif (token.isdigit() and i + 2 < len(tokens) and tokens[i + 1] in dimensions.get("joiners", ())
+              and tokens[i + 2] == token):
+            sides[int(token)] = " ".join(tokens[i: i + 3])
+    if len(sides) != 1:
+        return []
+    [(side, words)] = sides.items()
+    return [Constraint.parse(dimensions["quantity"], str(side), words)] if str(side) in allowed else []
+
+
+#: How many words after an objective's verb `_object` reads for its object ("pick up the blue ball").
+OBJECT_WINDOW = 5
+
+
+def _object(tokens: list[str], known: list[Constraint], about: dict[str, Any], object_of: dict[str, Any],
+            vocabulary: dict[str, list[str]]) -> list[Constraint]:
+    """What the objective is about, and its colour, where the model listed neither: the first object word after
+    each of the objective's verbs (``object_of`` in constraints.json.j2), with the colour word right before it.
+    Every verb must name the same object ("take the key ... pick up the ball" names none), and the colour only
+    counts when each names one and the same. The default model wrote "grab the yellow key" as levels where the
+    agent picks up a blue ball."""
+    objective = next((c.value for c in known if c.quantity == object_of["quantity"]), None)
+    verbs = object_of.get("after", {}).get(objective) if isinstance(objective, str) else None
+    object_q, color_q = object_of.get("object"), object_of.get("color")
+    listed = {c.quantity for c in known}
+    if not verbs or object_q not in vocabulary or object_q in listed:
+        return []
+    objects, colors = about.get(object_q, {}), about.get(color_q, {})
+    named: list[tuple[str, str | None, str]] = []  # (object, colour or None, the words naming them)
+    for i, token in enumerate(tokens):
+        if not _speaks_of(token, verbs):
+            continue
+        for j in range(i + 1, min(len(tokens), i + 1 + OBJECT_WINDOW)):
+            kinds = [o for o, said in objects.items() if o in vocabulary[object_q] and _speaks_of(tokens[j], said)]
+            if kinds:
+                hue = [c for c, said in colors.items() if _speaks_of(tokens[j - 1], said)]
+                named.append((kinds[0], hue[0] if hue else None, " ".join(tokens[i: j + 1])))
+                break
+    if not named or len({o for o, _, _ in named}) != 1:
+        return []
+    out = [Constraint.parse(object_q, named[0][0], named[0][2])]
+    hues = {c for _, c, _ in named}
+    if color_q in vocabulary and color_q not in listed and len(hues) == 1 and None not in hues:
+        out.append(Constraint.parse(color_q, named[0][1], named[0][2]))
+    return out
 
 
 #: How many words after a number `_counted` reads for what it counts ("two rivers of lava").
@@ -142,33 +206,49 @@ COUNTED_WINDOW = 3
 
 
 def _counted(family: Family, tokens: list[str], found: list[Constraint], about: dict[str, Any],
-             numbers: dict[str, int]) -> list[Constraint]:
+             numbers: dict[str, int], about_request: dict[str, Any], bounds: dict[str, list[str]]) -> list[Constraint]:
     """``quantity >= n`` for each count the request states (a number, then within `COUNTED_WINDOW` words the
-    words of a quantity) where the model listed nothing for that quantity. The words must speak of one quantity
-    more than of any other ("a single wall of lava" speaks of walls and of lava alike, and counts nothing), and
-    the request must state one count for it; ``>=`` because a level holding more than the user counted still
-    holds what they asked for."""
+    words of a quantity) where the model listed nothing for that quantity; a negation counts 0 ("no zombies or
+    skeletons": no hostiles). The words must speak of one quantity more than of any other, or hold every word of
+    the ones they name ("a single opening" speaks of strips and of open doors alike, and counts nothing), the
+    request must state one count for it, and
+    hold the words the quantity needs in a request (``about_request``: a starting item needs "start"); ``>=``
+    because a level holding more than the user counted still holds what they asked for, ``<=`` after the word
+    of an upper bound ("at most"); a count after a comparative ("more than two") is left to the model."""
     vocabulary = family.quantities()
     listed = {c.quantity for c in found}
+    request = " ".join(tokens)
     counts: dict[str, dict[int, str]] = {}  # quantity -> count -> the words stating it
+    bounded: set[str] = set()  # quantities whose count is an upper bound
     for i, token in enumerate(tokens):
         n = numbers.get(token, int(token) if token.isdigit() else None)
         if n is None:
             continue
+        before = tokens[i - 1] if i > 0 else ""
+        if before in bounds["comparatives"]:
+            continue
+        below = before in bounds["at_most"]
         after = tokens[i + 1: i + 1 + COUNTED_WINDOW]
         spoken = {q: sum(_speaks_of(w, said) for w in after) for q, said in about.items()
                   if isinstance(said, list) and q in vocabulary}
         most = max(spoken.values(), default=0)
         top = [q for q, k in spoken.items() if k == most]
-        if most and len(top) == 1 and top[0] not in listed:
-            last = max(j for j, w in enumerate(after) if _speaks_of(w, about[top[0]]))
-            counts.setdefault(top[0], {})[n] = " ".join([token, *after[: last + 1]])
+        # several quantities spoken of alike: those whose every word is there are the ones named ("5 wood" is
+        # wood, not a wood pickaxe; "no doors or keys" is doors and keys)
+        whole = [q for q in top if all(any(_speaks_of(w, [a]) for w in after) for a in about[q])]
+        for q in top if len(top) == 1 else whole:
+            if most and q not in listed and _off_topic(request, q, "", about_request) is None:
+                last = max(j for j, w in enumerate(after) if _speaks_of(w, about[q]))
+                counts.setdefault(q, {})[n] = " ".join(tokens[i - below: i + 2 + last])
+                if below:
+                    bounded.add(q)
     out = []
     for quantity, stated in counts.items():
         if len(stated) != 1:
             continue  # "two keys or three keys": the request states no one count
         [(n, words)] = stated.items()
-        value = next((v for v in (f">={n}", str(n)) if v in vocabulary[quantity]), None)
+        forms = (f"<={n}",) if quantity in bounded else (f">={n}", str(n))
+        value = next((v for v in forms if v in vocabulary[quantity] and v != ">=0"), None)
         if value is not None:
             out.append(Constraint.parse(quantity, value, words))
     return out

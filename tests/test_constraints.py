@@ -93,7 +93,8 @@ def test_an_objective_the_model_left_out_is_read_from_the_request_when_its_words
     """bench_generate M2, M7-M10: the default model listed no objective (or one the about-check dropped), and
     every level trained the goal square. The request's words name the objective; a tie names none."""
     def read(request: str, *found: Constraint) -> list[str]:
-        return [c.text() for c in constraints.from_words(MINIGRID, request, list(found))]
+        return [c.text() for c in constraints.from_words(MINIGRID, request, list(found)) if c.quantity == "objective"
+                or c.quantity not in ("target", "target_color")]
 
     assert read("pick up the blue ball") == ["objective = pickup"]
     assert read("go to the purple box") == ["objective = goto"]
@@ -117,11 +118,44 @@ def test_a_count_the_model_left_out_is_read_from_the_request_when_its_words_name
     assert read("cross three walls, each with a single opening") == ["wall_strips >= 3"]
     assert read("two rivers of lava to cross") == ["lava_strips >= 2"]  # rivers and lava: strips 2, cells 1
     assert read("a chain of 4 rooms") == ["rooms >= 4"]
-    assert read("a room split by a single wall of lava") == []  # walls and lava alike
+    # walls and lava alike: only a quantity whose every word is there is named (lava cells, not strips of wall)
+    assert read("a room split by a single wall of lava") == ["lava_cells >= 1"]
+    assert read("a single opening") == []  # strips and open doors alike, none whole
+    assert read("no doors or keys") == ["keys = 0", "doors = 0"]  # a negation counts 0, for each noun named
+    assert read("at most 3 balls") == ["balls <= 3"] and read("no more than two keys") == []  # "than": the model's
+    assert constraints.from_words(make_family("crafter"), "a world with 5 wood", []) == []  # not a starting item
+    # a square side is the size (bench_generate M15: "a tiny 5x5 room" came back without it, as 6x6 rooms)
+    assert read("a tiny 5x5 room with nothing in it but the goal") == ["size = 5"]
+    assert [c.text() for c in constraints.from_words(make_family("crafter"), "a world 32 by 32 cells", [])] == [
+        "area = 32"]
+    assert read("a 7x9 room") == [] and read("a 30x30 room") == []  # not square; not a size the language has
+    assert [c.text() for c in constraints.from_words(make_family("crafter"), "the agent starts with a wood pickaxe "
+                                                     "and 5 wood", [])] == ["start_wood >= 5"]
     assert read("two keys or three keys") == []  # two counts
     assert read("three walls", Constraint.parse("wall_strips", "1", "three walls")) == []  # the model's stands
     [walls] = constraints.from_words(MINIGRID, "cross three walls, each with a single opening", [])[:1]
     assert walls.words == "three walls" and set(walls.words.split()) <= {"cross", "three", "walls"}
+
+
+def test_what_the_objective_is_about_is_read_from_the_words_after_its_verb():
+    """An unseen request, "grab the yellow key in a room crossed by two strips of lava", came back as levels where
+    the agent picks up a blue ball: the objective's object and colour were nobody's constraint. They are read from
+    the first object word after the objective's verb, and narrow the grammar like any constraint."""
+    def read(request: str, *found: Constraint) -> list[str]:
+        return [c.text() for c in constraints.from_words(MINIGRID, request, list(found))
+                if c.quantity in ("target", "target_color")]
+
+    assert read("grab the yellow key in a room crossed by two strips of lava") == ["target = key",
+                                                                                  "target_color = yellow"]
+    assert read("go to the purple box") == ["target = box", "target_color = purple"]
+    assert read("put the yellow ball next to the blue box") == ["target = ball", "target_color = yellow"]
+    assert read("fetch a key") == ["target = key"]  # no colour word: the colour stays free
+    assert read("take the key, unlock the door and pick up the ball") == []  # two verbs, two objects
+    assert read("a ball blocks the locked door; reach the goal") == []  # a goal square is about nothing
+    assert read("pick up the red ball", Constraint.parse("target", "box", "ball")) == []  # the model's stands
+    family = MINIGRID.narrow(constraints.from_words(MINIGRID, "grab the yellow key", []))
+    assert family.allowed()["target"] == ["key"] and family.allowed()["target_color"] == ["yellow"]
+    assert family.allowed()["objective"] == ["pickup"]
 
 
 def test_an_objective_must_be_quoted_with_its_own_words():
@@ -144,8 +178,10 @@ def test_generate_narrows_the_levels_to_the_objective_the_request_names(tmp_path
     client = LLMClient(FakeListChatModel(responses=answers), backend="fake", use_cache=False)
     result = generate("pick up the blue ball", MINIGRID, client, 1, tmp_path, goals=0)
     index = json.loads((tmp_path / "index.json").read_text())
-    assert [c["text"] for c in index["constraints"]] == ["objective = pickup"]
-    assert index["narrowed"]["objective"] == ["pickup"]
+    assert [c["text"] for c in index["constraints"]] == ["objective = pickup", "target = ball", "target_color = blue"]
+    assert index["narrowed"]["objective"] == ["pickup"] and index["narrowed"]["target_color"] == ["blue"]
+    measured = {c["quantity"]: set(c["measured"]) for c in index["accepted"][0]["constraints"]}
+    assert measured == {"objective": {"pickup"}, "target": {"ball"}, "target_color": {"blue"}}  # on built levels
     assert len(result.accepted) == 1 and index["accepted"][0]["constraints_met"]
 
 
@@ -260,7 +296,8 @@ def test_generate_checks_constraints_on_sampled_levels_and_repairs_once(tmp_path
     levels_prompt, repair_prompt = client.calls[1], client.calls[2]
     assert levels_prompt.response == answers[1] and repair_prompt.response == answers[2]
     index = json.loads((tmp_path / "index.json").read_text())
-    assert [c["text"] for c in index["constraints"]] == ["doors = 0", "lava_cells >= 10", "objective = goal"]
+    assert [c["text"] for c in index["constraints"]] == ["doors = 0", "lava_cells >= 10", "objective = goal",
+                                                        "keys = 0"]  # "no doors or keys": the model missed keys
     assert index["narrowed"]["connect"] == ["gap"] and index["narrowed"]["objective"] == ["goal"]
     assert [(e["name"], e["constraints_met"], e["revised"]) for e in index["accepted"]] == [
         ("river", True, False), ("sparse", True, True)]

@@ -16,8 +16,8 @@ from gymsmith.envs.minigrid.solve import neighbours
 
 #: Quantities `census` reports, in the order the constraint prompt lists them.
 QUANTITIES: tuple[str, ...] = (
-    "objective", "size", "rooms", "doors", "locked_doors", "closed_doors", "open_doors", "keys",
-    "keys_in_boxes", "balls", "boxes", "lava_cells", "lava_strips", "wall_strips",
+    "objective", "target", "target_color", "size", "rooms", "doors", "locked_doors", "closed_doors", "open_doors",
+    "keys", "keys_in_boxes", "balls", "boxes", "lava_cells", "lava_strips", "wall_strips",
 )  # fmt: skip
 
 
@@ -81,8 +81,12 @@ def census(env: Any) -> dict[str, Any]:
     inside = [b.contains for b in boxes if b.contains is not None]
     found = strips(grid)
     start = (int(base.agent_pos[0]), int(base.agent_pos[1]))
+    objective = objective_of(env)
     return {
-        "objective": objective_of(env).kind,
+        "objective": objective.kind,
+        # what the objective is about (the door to open or go to, the object to pick up or move); none for goal
+        "target": objective.obj or "none",
+        "target_color": objective.color or "none",
         "size": int(grid.width),
         "rooms": len(set(room_map(grid, start).values())),
         "doors": len(doors),

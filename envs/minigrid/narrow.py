@@ -29,8 +29,10 @@ def narrowing(constraints: Sequence[Constraint], values: dict[str, list[Any]]) -
     counts = list(range(0, 9))
     for c in constraints:
         q = c.quantity
-        if q == "objective":
-            keep("objective", [c.value])
+        if q in ("objective", "target", "target_color"):
+            keep(q, [c.value])
+            if q != "objective":  # only an objective about a thing has a target: a goal square has none
+                keep("objective", ["goto", "open_door"] if c.value == "door" else ["pickup", "goto", "put_near"])
             continue
         ok = _allowed(c, counts)
         only_zero, no_zero = ok == [0], 0 not in ok
