@@ -206,6 +206,8 @@ def main() -> None:
     parser.add_argument("--curve-episodes", type=int, default=30)
     parser.add_argument("--final-episodes", type=int, default=100)
     parser.add_argument("--tag", default="", help="suffix for the results files (before/after comparisons)")
+    parser.add_argument("--only-seeds", default="", help="comma-separated seeds to run of range(--seeds) (two "
+                        "processes with their own --tag run seeds side by side; --merge joins their tables)")
     parser.add_argument("--plot-only", action="store_true")
     parser.add_argument("--results", default=str(RESULTS), help="where the CSV, PNG and run stores go")
     parser.add_argument("--merge", default="", help="comma-separated tags whose results join this plot and table")
@@ -220,7 +222,8 @@ def main() -> None:
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     if not args.plot_only:
         done = _rows(csv_path)
-        for seed in range(args.seeds):
+        chosen = {int(x) for x in args.only_seeds.split(",") if x} or set(range(args.seeds))
+        for seed in sorted(chosen & set(range(args.seeds))):
             for curriculum in args.curricula.split(","):
                 earlier = done.get((curriculum, seed))
                 if earlier is not None and int(earlier["steps"]) >= args.steps:

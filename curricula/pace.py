@@ -9,10 +9,16 @@ not. What the model cannot judge is measured on the built level: the family's so
 train survives and only *how big* is fitted to the agent. A level with no such version, or one the verifier
 refused, goes back to the LLM once with its problem named (`Proposer.revise`); what still fails is rejected with
 the reason, as ``gymsmith generate`` does with a request's constraints.
+
+Fitting keeps what a level teaches: among the easier versions that fit, those that still need the target skills
+the level needs (a smaller locked room) come before those that do not. An answer whose levels, as written, never
+need a skill the solver uses on the target gets one of them sent back in the same revision call
+(`missing_skills`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +41,23 @@ def step_limit(family: Family, feedback: Feedback | None, pace: PaceSettings) ->
     if target_steps is None:
         return None
     return target_steps * (pace.start + success), target_steps, success
+
+
+def _skill(event: str) -> str:
+    """An event without its step number: crossing one strip and crossing three are the same skill."""
+    return re.sub(r"_\d+$", "", event)
+
+
+def missing_skills(family: Family, task: TaskSpec, levels: list[EnvSpec], seeds: int) -> list[str]:
+    """The target's skills its solver uses (`Family.solution_events`) that the solver uses on none of ``levels``,
+    in the task's order; none when the family has no solver. A level teaches what solving it takes: a curriculum
+    whose levels never need a key cannot teach a target that does, however well the agent learns them."""
+    needed = family.solution_events(None, range(seeds))
+    if not needed:
+        return []
+    taught = {_skill(e) for spec in levels for e in family.solution_events(spec, range(seeds)) or ()}
+    skills = [_skill(s) for s in task.skills if s in needed]
+    return [s for s in dict.fromkeys(skills) if s not in taught]
 
 
 def accept_proposal(
@@ -66,12 +89,13 @@ def accept_proposal(
         artifacts.verdicts.append(verdict)
         return None if verdict.accepted else verdict.reason()
 
+    def steps_of(spec: EnvSpec) -> float | None:
+        return family.solution_steps(spec, range(pace.seeds)) if limit is not None else None
+
     def fits(spec: EnvSpec) -> float | None:
         """The solver's steps when ``spec`` is too far ahead of the agent, else None."""
-        if limit is None:
-            return None
-        steps = family.solution_steps(spec, range(pace.seeds))
-        return steps if steps is not None and steps > limit[0] else None
+        steps = steps_of(spec)
+        return steps if steps is not None and limit is not None and steps > limit[0] else None
 
     def judge(spec: EnvSpec) -> tuple[EnvSpec | None, str | None]:
         """(what trains, why the level as written does not), either part None."""
@@ -84,18 +108,35 @@ def accept_proposal(
         assert limit is not None
         why = render("too_hard.j2", proposer.prompts_dir, steps=steps, target_steps=limit[1], limit=limit[0],
                      success=limit[2])
-        for easier in reversed(family.easier(spec)):
-            if fits(easier) is None and verified(easier) is None:
+        # the hardest easier version that fits, among those that still teach the target's skills this level
+        # teaches (a smaller locked-door room before a smaller room without the lock), else among all
+        measured = [(steps_of(e), e) for e in family.easier(spec)]
+        fitting = [e for steps, e in sorted(measured, key=lambda m: -(m[0] or 0.0))
+                   if steps is None or steps <= limit[0]]
+        kept = skills_of(spec)
+        for easier in [e for e in fitting if kept <= skills_of(e)] + fitting:
+            if verified(easier) is None:
                 return easier, why  # possibly one already taken: then the level adds nothing new
         return None, why
 
+    needed: set[str] | None = None
+
+    def skills_of(spec: EnvSpec) -> set[str]:
+        """The target's skills the solver uses on ``spec``."""
+        nonlocal needed
+        if needed is None:
+            needed = {_skill(e) for e in family.solution_events(None, range(pace.seeds)) or ()}
+        return {_skill(e) for e in family.solution_events(spec, range(pace.seeds)) or ()} & needed
+
     accepted: list[EnvSpec] = []
+    written: list[EnvSpec] = []  # the levels that train, as the LLM wrote them
 
     def take(spec: EnvSpec, after: str) -> tuple[EnvSpec, list[str]] | None:
         trained, why = judge(spec)
         if trained is None:
             artifacts.rejected.append(RejectedSpec(spec=spec.model_dump(mode="json"), reason=f"{why} ({after})"))
             return spec, [why or ""]
+        written.append(spec)
         if why is not None:
             note = f"trained as its easier version {trained.name!r}" if fresh(trained) else \
                 "its easier version that fits is already trained"
@@ -107,6 +148,14 @@ def accept_proposal(
 
     problems = [p for spec in proposal.env_configs if fresh(spec)
                 and (p := take(spec, "sent back once")) is not None]  # fmt: skip
+    # skills are judged on the levels as the LLM wrote them: pacing may train a smaller version without the lock
+    # for now, and gives it back as the agent's target success grows
+    missing = missing_skills(family, task, written, pace.seeds) if pace.cover_skills and written else []
+    if missing:
+        why = render("missing_skills.j2", proposer.prompts_dir, skills=missing, noun=family.noun)
+        problems.append((written[-1], [why]))
+        artifacts.rejected.append(RejectedSpec(spec=written[-1].model_dump(mode="json"),
+                                               reason=f"{why} (trained, and sent back once)"))
     if problems:
         revision = proposer.revise(None, problems, cycle=cycle, task=task, feedback=feedback, notes=notes)
         artifacts.proposals.append(revision)

@@ -188,6 +188,12 @@ class Family(ABC):
         target, and only a measurement on the built level shows it."""
         return None
 
+    def solution_events(self, spec: EnvSpec | None, seeds: Sequence[int]) -> set[str] | None:
+        """The events (``info["events"]``) of the family's solver's solved episodes on a level (``None``: on the
+        target); None when the family has no solver. What the solver does on the target and on none of a
+        curriculum's levels is a skill those levels never teach (`curricula.pace.missing_skills`)."""
+        return None
+
     @classmethod
     def render(cls, spec: EnvSpec, seed: int = 0) -> dict[str, np.ndarray]:
         """Named RGB views of one sampled level (for `gymsmith show`, `generate` and reports)."""

@@ -83,6 +83,10 @@ class PaceSettings(_Model):
     start: float = Field(default=0.5, ge=0.0, le=1.0)
     #: Level seeds the solver is run on, per level and for the target.
     seeds: int = Field(default=4, ge=1, le=64)
+    #: Send one level back (in the same revision call) when the solver does something on the target that it does
+    #: on none of the answer's levels: a skill the levels would never teach (the default model wrote no locked
+    #: door in any KeyCorridor level, whose skills start with picking up a key).
+    cover_skills: bool = True
 
 
 class ReplaySettings(_Model):

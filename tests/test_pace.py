@@ -12,7 +12,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from gymsmith.config import LLMCurriculumSettings, PaceSettings
 from gymsmith.curricula.llm import LLMCurriculum
-from gymsmith.curricula.pace import step_limit
+from gymsmith.curricula.pace import missing_skills, step_limit
 from gymsmith.envs import family_for
 from gymsmith.envs.minigrid import MiniGridLevelSpec
 from gymsmith.generator.llm import LLMClient
@@ -68,14 +68,15 @@ def _curriculum(answers: list[str], k: int = 2) -> tuple[LLMCurriculum, _Recordi
 
 
 def test_a_level_too_hard_for_the_agent_trains_as_its_own_easier_version():
-    """The LLM's choice of level (layout, locked door, objective) is kept, its size fitted to the agent: no call."""
-    first = json.dumps({"rationale": "r", "levels": [_level("small", 5), _level("huge", 16)]})
+    """The LLM's choice of level (layout, locked door, objective) is kept, its size fitted to the agent: no call.
+    The ladder's small rungs drop the lock; the hardest version that fits and still has it trains."""
+    first = json.dumps({"rationale": "r", "levels": [{**_level("small", 5), "locked_doors": 0}, _level("huge", 16)]})
     strategy, _, client = _curriculum([first])
     decision = strategy.decide([Feedback(cycle=0, target_success=0.05)])
     assert [c.template for c in client.calls] == ["env_proposal.j2"]
     small, fitted = [e.source for e in decision.mixture.entries[1:]]
     assert small.name == "small" and fitted.name.startswith("huge-")
-    assert (fitted.layout, fitted.objective) == ("two_rooms", "goal") and fitted.size < 16
+    assert (fitted.layout, fitted.objective, fitted.locked_doors) == ("two_rooms", "goal", 1) and fitted.size < 16
     limit = step_limit(DOORKEY, Feedback(cycle=0, target_success=0.05), PaceSettings())[0]
     assert DOORKEY.solution_steps(fitted, range(4)) <= limit
     (rejected,) = decision.artifacts.rejected
@@ -121,3 +122,59 @@ def test_an_agent_that_does_well_on_the_target_gets_levels_as_hard_as_it_likes()
     decision = strategy.decide([Feedback(cycle=0, target_success=0.6)])
     assert [c.template for c in client.calls] == ["env_proposal.j2"]
     assert [e.source.name for e in decision.mixture.entries[1:]] == ["small", "huge"]
+
+
+KEYCORRIDOR = family_for("MiniGrid-KeyCorridorS3R3-v0")
+CORRIDOR = {"name": "corridor", "layout": "corridor", "rows": 1, "room_size": 4, "connect": "closed",
+            "locked_doors": 0, "key_in_box": False, "blocked": False, "scattered_lava": 0, "balls": 0, "boxes": 0,
+            "keys": 0, "place": "far", "start": "first_room", "objective": {"type": "pickup", "target": "ball",
+                                                                             "color": "random"}}
+
+
+def test_a_skill_the_target_needs_and_no_level_teaches_is_named():
+    """What the solver does on the target and on none of the levels: KeyCorridor's levels from the default model
+    had no locked door, and its first skill is picking up a key. Numbered steps of one skill are one skill."""
+    task = KEYCORRIDOR.task()
+    no_lock = KEYCORRIDOR.build(CORRIDOR)
+    locked = KEYCORRIDOR.build({**CORRIDOR, "name": "locked", "locked_doors": 1})
+    assert missing_skills(KEYCORRIDOR, task, [no_lock], 4) == ["picked_up_key"]
+    assert missing_skills(KEYCORRIDOR, task, [no_lock, locked], 4) == []
+    lava = family_for("MiniGrid-LavaCrossingS11N5-v0")  # five strips on the target, two in the level: covered
+    assert missing_skills(lava, lava.task(), [MiniGridLevelSpec(name="two", size=7, lava_strips=2)], 4) == []
+    crafter = family_for("crafter")
+    assert missing_skills(crafter, crafter.task(), [crafter.target_spec()], 2) == []  # no solver, no check
+
+
+def test_an_answer_whose_levels_never_teach_a_target_skill_is_sent_back_once():
+    """One level goes back, in the revision call every problem shares; the answer's levels still train."""
+    first = json.dumps({"rationale": "r", "levels": [CORRIDOR]})
+    small = {k: v for k, v in CORRIDOR.items() if k not in ("rows", "room_size")}
+    revised = json.dumps({"rationale": "r", "levels": [{**small, "name": "with a key", "layout": "two_rooms",
+                                                        "size": 5, "locked_doors": 1}]})
+    model = _Recording(responses=[first, revised])
+    client = LLMClient(model, backend="fake", use_cache=False)
+    proposer = Proposer(client, family=KEYCORRIDOR, k=1)
+    strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(), proposer, settings=LLMCurriculumSettings())
+    decision = strategy.decide([Feedback(cycle=0, target_success=0.0)])
+    assert [c.template for c in client.calls] == ["env_proposal.j2", "revise.j2"]
+    assert "[skills] the target needs picked_up_key" in model.prompts[-1]
+    trained = [e.source for e in decision.mixture.entries[1:]]
+    assert [s.name for s in trained][0] == "corridor" and len(trained) == 2  # the first level still trains
+    assert trained[1].name == "with a key" and "picked_up_key" in KEYCORRIDOR.solution_events(trained[1], range(4))
+    assert decision.artifacts.rejected[0].reason.endswith("(trained, and sent back once)")
+    # pacing keeps the skill where a smaller version still has it: the 8x8 locked room trains as a smaller
+    # locked room (the ladder's smallest rungs drop the lock), not as the lock-free 5x5 rung
+    first = json.dumps({"rationale": "r", "levels": [{**small, "name": "big", "layout": "two_rooms", "size": 9,
+                                                      "locked_doors": 1}]})
+    strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(),
+                             Proposer(LLMClient(_Recording(responses=[first]), backend="fake", use_cache=False),
+                                      family=KEYCORRIDOR, k=1), settings=LLMCurriculumSettings())
+    [fitted] = [e.source for e in strategy.decide([Feedback(cycle=0, target_success=0.0)]).mixture.entries[1:]]
+    assert fitted.size < 9 and "picked_up_key" in KEYCORRIDOR.solution_events(fitted, range(4))
+    # off: no call
+    model = _Recording(responses=[first])
+    client = LLMClient(model, backend="fake", use_cache=False)
+    strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(), Proposer(client, family=KEYCORRIDOR, k=1),
+                             settings=LLMCurriculumSettings(), pace=PaceSettings(cover_skills=False))
+    strategy.decide([Feedback(cycle=0, target_success=0.0)])
+    assert [c.template for c in client.calls] == ["env_proposal.j2"]

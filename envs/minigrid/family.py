@@ -22,7 +22,7 @@ from gymsmith.envs.minigrid.census import QUANTITIES, census
 from gymsmith.envs.minigrid.expert import expert_policy
 from gymsmith.envs.minigrid.levels import MiniGridGenEnv, check_spec, make_generated, render_level
 from gymsmith.envs.minigrid.narrow import narrowing
-from gymsmith.envs.minigrid.ranges import around, edit_fields, ladder, variants
+from gymsmith.envs.minigrid.ranges import around, edit_fields, ladder, smaller, variants
 from gymsmith.envs.minigrid.reach import reach
 from gymsmith.envs.minigrid.spec import (
     COLORS,
@@ -194,31 +194,45 @@ class MiniGridFamily(Family):
         """The scripted expert (`expert.expert_policy`, the hack check's reference) solves every objective of
         the language and every registered env whose mission it reads; its episode length is the level's. A level
         that cannot be built on a seed counts as infinitely long (it is never "easy enough")."""
+        runs = self._expert_runs(spec, seeds)
+        if runs is None:
+            return float("inf")
+        return float(np.mean([steps if solved else limit for steps, limit, solved, _ in runs])) if runs else None
+
+    def solution_events(self, spec: EnvSpec | None, seeds: Sequence[int]) -> set[str] | None:
+        """What the expert does on its solved episodes (the same episodes `solution_steps` counts)."""
+        runs = self._expert_runs(spec, seeds)
+        return set().union(*(events for _, _, solved, events in runs if solved)) if runs is not None else set()
+
+    def _expert_runs(self, spec: EnvSpec | None, seeds: Sequence[int]) -> list[tuple[int, int, bool, set[str]]] | None:
+        """(steps, step limit, solved, events) of one expert episode per seed; None when a seed cannot be built."""
         import minigrid  # noqa: F401  (registers the target ids)
 
-        steps: list[float] = []
+        runs = []
         for seed in seeds:
             try:
-                env = gym.make(self.target_env) if spec is None else MiniGridGenEnv(spec)  # type: ignore[arg-type]
+                env = self.make_target() if spec is None else wrap_minigrid(MiniGridGenEnv(spec))  # type: ignore[arg-type]
             except (ValueError, AssertionError):
-                return float("inf")
+                return None
             try:
                 try:
                     env.reset(seed=int(seed))
                 except (ValueError, AssertionError, UnsolvableLevel):
-                    return float("inf")
+                    return None
                 rng = random.Random(int(seed))
                 limit = int(env.unwrapped.max_steps)
+                events: set[str] = set()
+                run = (limit, limit, False, events)
                 for t in range(1, limit + 1):
-                    _, reward, terminated, truncated, _ = env.step(expert_policy(env, rng))
+                    _, reward, terminated, truncated, info = env.step(expert_policy(env, rng))
+                    events.update(info.get("events", ()))
                     if terminated or truncated:
-                        steps.append(t if reward > 0 else limit)
+                        run = (t, limit, reward > 0, events)
                         break
-                else:
-                    steps.append(limit)
+                runs.append(run)
             finally:
                 env.close()
-        return float(np.mean(steps)) if steps else None
+        return runs
 
     @classmethod
     def render(cls, spec: EnvSpec, seed: int = 0) -> dict[str, np.ndarray]:
@@ -263,7 +277,8 @@ class MiniGridFamily(Family):
         sizes = [str(n) for n in LEVEL_VALUES["size"]] + [">=7", ">=9", ">=11", ">=13", "<=6", "<=8", "<=10"]
         out: dict[str, list[str]] = {}
         for name in QUANTITIES:
-            out[name] = {"objective": list(OBJECTIVES), "size": sizes, "lava_cells": many}.get(name, counts)
+            out[name] = {"objective": list(OBJECTIVES), "target": ["ball", "box", "key", "door"],
+                         "target_color": list(COLORS), "size": sizes, "lava_cells": many}.get(name, counts)
         return out
 
     @classmethod
@@ -331,10 +346,15 @@ class MiniGridFamily(Family):
         return [s for s in (self._narrow(v) for v in variants(self.target_spec())) if s is not None]
 
     def easier(self, spec: EnvSpec) -> list[EnvSpec]:
-        """The rungs of ``spec``'s own ladder below it: its layout and objective with every size and count
-        lowered together (`ranges.ladder`)."""
-        rungs = [s for s in (self._narrow(v) for v in ladder(spec)) if s is not None]  # type: ignore[arg-type]
-        return [s for s in rungs if s.used() != spec.used()]  # type: ignore[attr-defined]
+        """The rungs of ``spec``'s own ladder below it (its layout and objective with every size and count
+        lowered together, `ranges.ladder`), then its own things in smaller rooms (`ranges.smaller`)."""
+        rungs = [s for s in (self._narrow(v) for v in [*ladder(spec), *smaller(spec)])  # type: ignore[arg-type]
+                 if s is not None]
+        out: dict[str, EnvSpec] = {}
+        for s in rungs:
+            out.setdefault(str(s.used()), s)  # type: ignore[attr-defined]
+        out.pop(str(spec.used()), None)  # type: ignore[attr-defined]
+        return list(out.values())
 
     def ladder(self) -> list[EnvSpec]:
         """Buckets from the easiest variant of the target's structure up to the target's own spec."""

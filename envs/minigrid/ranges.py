@@ -90,6 +90,26 @@ def ladder(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
     return out
 
 
+#: Knobs that set how big a level is, not what is in it.
+SIZE_KNOBS = ("size", "rooms", "rows", "room_size")
+
+
+def smaller(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
+    """The level's own things (locks, strips, objects) in smaller rooms, smallest first: the ladder lowers counts
+    with sizes, so its small rungs lose the locked door a level was written to teach."""
+    knobs = {k: v for k, v in _knobs(spec).items() if k in SIZE_KNOBS}
+    span = max([hi - lo for lo, hi in knobs.values()] + [0])
+    out: list[MiniGridLevelSpec] = []
+    seen = {str(spec.used())}
+    for i, t in enumerate(np.linspace(0.0, 1.0, max(2, min(LADDER_STEPS, span + 1)))[:-1]):
+        level = _level(spec, {k: int(round(lo + t * (hi - lo))) for k, (lo, hi) in knobs.items()},
+                       f"{spec.name}-small{i}"[:60])
+        if level is not None and str(level.used()) not in seen:
+            seen.add(str(level.used()))
+            out.append(level)
+    return out
+
+
 def variants(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
     """PLR's fixed generators: the ladder plus seeded draws around the target (deterministic)."""
     rng = np.random.default_rng(0x504C52)
