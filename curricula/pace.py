@@ -10,10 +10,10 @@ train survives and only *how big* is fitted to the agent. A level with no such v
 refused, goes back to the LLM once with its problem named (`Proposer.revise`); what still fails is rejected with
 the reason, as ``gymsmith generate`` does with a request's constraints.
 
-Fitting keeps what a level teaches: among the easier versions that fit, those that still need the target skills
-the level needs (a smaller locked room) come before those that do not. An answer whose levels, as written, never
-need a skill the solver uses on the target gets one of them sent back in the same revision call
-(`missing_skills`).
+With ``pace.cover_skills`` (off by default until measured), fitting keeps what a level teaches: among the easier
+versions that fit, those that still need the target skills the level needs (a smaller locked room) come before
+those that do not; and an answer whose levels, as written, never need a skill the solver uses on the target gets
+one of them sent back in the same revision call (`missing_skills`).
 """
 
 from __future__ import annotations
@@ -110,11 +110,15 @@ def accept_proposal(
                      success=limit[2])
         # the hardest easier version that fits, among those that still teach the target's skills this level
         # teaches (a smaller locked-door room before a smaller room without the lock), else among all
-        measured = [(steps_of(e), e) for e in family.easier(spec)]
-        fitting = [e for steps, e in sorted(measured, key=lambda m: -(m[0] or 0.0))
-                   if steps is None or steps <= limit[0]]
-        kept = skills_of(spec)
-        for easier in [e for e in fitting if kept <= skills_of(e)] + fitting:
+        if pace.cover_skills:
+            measured = [(steps_of(e), e) for e in [*family.easier(spec), *family.smaller(spec)]]
+            fitting = [e for steps, e in sorted(measured, key=lambda m: -(m[0] or 0.0))
+                       if steps is None or steps <= limit[0]]
+            kept = skills_of(spec)
+            fitting = [e for e in fitting if kept <= skills_of(e)] + fitting
+        else:
+            fitting = [e for e in reversed(family.easier(spec)) if fits(e) is None]
+        for easier in fitting:
             if verified(easier) is None:
                 return easier, why  # possibly one already taken: then the level adds nothing new
         return None, why

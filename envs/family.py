@@ -370,6 +370,11 @@ class Family(ABC):
         on when a proposed level is too far ahead of the agent, keeping what the LLM chose the level to be."""
         return []
 
+    def smaller(self, spec: EnvSpec) -> list[EnvSpec]:
+        """Versions of ``spec`` with the same things in less space (none by default): what pacing fits a level to
+        when it must keep the skills the level teaches (`PaceSettings.cover_skills`)."""
+        return []
+
     def ladder(self) -> list[EnvSpec]:
         """Level buckets from easy to the target's difficulty (learning progress)."""
         raise FamilyError(f"the {self.name} family of {self.target_env} has no difficulty ladder")

@@ -72,6 +72,7 @@ def test_a_level_too_hard_for_the_agent_trains_as_its_own_easier_version():
     The ladder's small rungs drop the lock; the hardest version that fits and still has it trains."""
     first = json.dumps({"rationale": "r", "levels": [{**_level("small", 5), "locked_doors": 0}, _level("huge", 16)]})
     strategy, _, client = _curriculum([first])
+    strategy.pace = PaceSettings(cover_skills=True)
     decision = strategy.decide([Feedback(cycle=0, target_success=0.05)])
     assert [c.template for c in client.calls] == ["env_proposal.j2"]
     small, fitted = [e.source for e in decision.mixture.entries[1:]]
@@ -154,7 +155,8 @@ def test_an_answer_whose_levels_never_teach_a_target_skill_is_sent_back_once():
     model = _Recording(responses=[first, revised])
     client = LLMClient(model, backend="fake", use_cache=False)
     proposer = Proposer(client, family=KEYCORRIDOR, k=1)
-    strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(), proposer, settings=LLMCurriculumSettings())
+    strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(), proposer, settings=LLMCurriculumSettings(),
+                             pace=PaceSettings(cover_skills=True))
     decision = strategy.decide([Feedback(cycle=0, target_success=0.0)])
     assert [c.template for c in client.calls] == ["env_proposal.j2", "revise.j2"]
     assert "[skills] the target needs picked_up_key" in model.prompts[-1]
@@ -168,13 +170,14 @@ def test_an_answer_whose_levels_never_teach_a_target_skill_is_sent_back_once():
                                                       "locked_doors": 1}]})
     strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(),
                              Proposer(LLMClient(_Recording(responses=[first]), backend="fake", use_cache=False),
-                                      family=KEYCORRIDOR, k=1), settings=LLMCurriculumSettings())
+                                      family=KEYCORRIDOR, k=1), settings=LLMCurriculumSettings(),
+                             pace=PaceSettings(cover_skills=True))
     [fitted] = [e.source for e in strategy.decide([Feedback(cycle=0, target_success=0.0)]).mixture.entries[1:]]
     assert fitted.size < 9 and "picked_up_key" in KEYCORRIDOR.solution_events(fitted, range(4))
     # off: no call
     model = _Recording(responses=[first])
     client = LLMClient(model, backend="fake", use_cache=False)
     strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(), Proposer(client, family=KEYCORRIDOR, k=1),
-                             settings=LLMCurriculumSettings(), pace=PaceSettings(cover_skills=False))
+                             settings=LLMCurriculumSettings())  # off by default
     strategy.decide([Feedback(cycle=0, target_success=0.0)])
     assert [c.template for c in client.calls] == ["env_proposal.j2"]

@@ -346,15 +346,15 @@ class MiniGridFamily(Family):
         return [s for s in (self._narrow(v) for v in variants(self.target_spec())) if s is not None]
 
     def easier(self, spec: EnvSpec) -> list[EnvSpec]:
-        """The rungs of ``spec``'s own ladder below it (its layout and objective with every size and count
-        lowered together, `ranges.ladder`), then its own things in smaller rooms (`ranges.smaller`)."""
-        rungs = [s for s in (self._narrow(v) for v in [*ladder(spec), *smaller(spec)])  # type: ignore[arg-type]
-                 if s is not None]
-        out: dict[str, EnvSpec] = {}
-        for s in rungs:
-            out.setdefault(str(s.used()), s)  # type: ignore[attr-defined]
-        out.pop(str(spec.used()), None)  # type: ignore[attr-defined]
-        return list(out.values())
+        """The rungs of ``spec``'s own ladder below it: its layout and objective with every size and count
+        lowered together (`ranges.ladder`)."""
+        rungs = [s for s in (self._narrow(v) for v in ladder(spec)) if s is not None]  # type: ignore[arg-type]
+        return [s for s in rungs if s.used() != spec.used()]  # type: ignore[attr-defined]
+
+    def smaller(self, spec: EnvSpec) -> list[EnvSpec]:
+        """``spec``'s own things in smaller rooms (`ranges.smaller`): the ladder's small rungs drop its lock."""
+        rungs = [s for s in (self._narrow(v) for v in smaller(spec)) if s is not None]  # type: ignore[arg-type]
+        return [s for s in rungs if s.used() != spec.used()]  # type: ignore[attr-defined]
 
     def ladder(self) -> list[EnvSpec]:
         """Buckets from the easiest variant of the target's structure up to the target's own spec."""
