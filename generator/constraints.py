@@ -120,16 +120,18 @@ def from_words(family: Family, request: str, found: list[Constraint],
     door)."""
     vocabulary = family.quantities()
     words_of = _constraint_words(prompts_dir)
-    about = words_of.get(family.vocabulary, {}).get("about", {})
-    object_of = words_of.get(family.vocabulary, {}).get("object_of", {})
-    numbers = words_of.get("request", {}).get("numbers", {})
+    family_words, request_of = words_of.get(family.vocabulary, {}), words_of.get("request", {})
+    about = family_words.get("about", {})
+    object_of = family_words.get("object_of", {})
+    numbers = request_of.get("numbers", {})
     request_words = _words(request)
     theirs = {w for c in found if isinstance(about.get(c.quantity), list) for w in _spoken(c.words, about[c.quantity])}
-    request = " ".join(w for w in _words(request) if w not in theirs)
-    said = words_of.get(family.vocabulary, {}).get("about_request", {})
-    negations = words_of.get("request", {}).get("negations", [])
-    bounds = {k: words_of.get("request", {}).get(k, []) for k in ("at_most", "comparatives")}
-    added = _counted(family, request_words, found, about, {**numbers, **dict.fromkeys(negations, 0)}, said, bounds)
+    request = " ".join(w for w in request_words if w not in theirs)
+    said = family_words.get("about_request", {})
+    negations = request_of.get("negations", [])
+    bounds = {k: request_of.get(k, []) for k in ("at_most", "comparatives")}
+    added = _counted(vocabulary, request_words, found, about, {**numbers, **dict.fromkeys(negations, 0)}, said,
+                     bounds)
     for quantity, table in about.items():
         if (not isinstance(table, dict) or quantity not in vocabulary or any(c.quantity == quantity for c in found)
                 or quantity in (object_of.get("object"), object_of.get("color"))):
@@ -141,7 +143,7 @@ def from_words(family: Family, request: str, found: list[Constraint],
             added.append(Constraint.parse(quantity, value, " ".join(words)))
     if object_of:
         added += _object(request_words, [*found, *added], about, object_of, vocabulary)
-    dimensions = words_of.get(family.vocabulary, {}).get("dimensions", {})
+    dimensions = family_words.get("dimensions", {})
     if dimensions.get("quantity") in vocabulary and all(c.quantity != dimensions["quantity"] for c in found):
         added += _dimensions(request_words, dimensions, vocabulary[dimensions["quantity"]])
     return added
@@ -205,17 +207,16 @@ def _object(tokens: list[str], known: list[Constraint], about: dict[str, Any], o
 COUNTED_WINDOW = 3
 
 
-def _counted(family: Family, tokens: list[str], found: list[Constraint], about: dict[str, Any],
+def _counted(vocabulary: dict[str, list[str]], tokens: list[str], found: list[Constraint], about: dict[str, Any],
              numbers: dict[str, int], about_request: dict[str, Any], bounds: dict[str, list[str]]) -> list[Constraint]:
     """``quantity >= n`` for each count the request states (a number, then within `COUNTED_WINDOW` words the
     words of a quantity) where the model listed nothing for that quantity; a negation counts 0 ("no zombies or
     skeletons": no hostiles). The words must speak of one quantity more than of any other, or hold every word of
     the ones they name ("a single opening" speaks of strips and of open doors alike, and counts nothing), the
-    request must state one count for it, and
-    hold the words the quantity needs in a request (``about_request``: a starting item needs "start"); ``>=``
-    because a level holding more than the user counted still holds what they asked for, ``<=`` after the word
-    of an upper bound ("at most"); a count after a comparative ("more than two") is left to the model."""
-    vocabulary = family.quantities()
+    request must state one count for it, and hold the words the quantity needs in a request (``about_request``:
+    a starting item needs "start"); ``>=`` because a level holding more than the user counted still holds what
+    they asked for, ``<=`` after the word of an upper bound ("at most"); a count after a comparative ("more than
+    two") is left to the model."""
     listed = {c.quantity for c in found}
     request = " ".join(tokens)
     counts: dict[str, dict[int, str]] = {}  # quantity -> count -> the words stating it
