@@ -273,6 +273,13 @@ class Family(ABC):
         (like ``--param`` narrowing); by default nothing is narrowed."""
         return self
 
+    def conflict(self, constraints: Sequence[Constraint]) -> str | None:
+        """Why no level of the family can meet ``constraints`` together, as far as its grammar tells (each may
+        be met alone), else None; by default the family cannot tell, and the measurement decides. A small model
+        reads "a room crossed by two strips of lava" as two rooms and two strips, which no level holds: every
+        level would be rejected for a constraint the user never stated."""
+        return None
+
     @classmethod
     def measure(cls, spec: EnvSpec, seed: int) -> dict[str, Any]:
         """The quantities of `quantities` on the level ``spec`` generates at ``seed`` (never read off the spec)."""

@@ -364,7 +364,44 @@ def ask(
         found2, errors2 = parse(text2, family, request, prompts_dir)
         if len(found2) >= len(found):
             found, errors = found2, errors2
-    return found + from_words(family, request, found, prompts_dir), calls, errors
+    kept, dropped = consistent(family, found + from_words(family, request, found, prompts_dir), prompts_dir)
+    return kept, calls, errors + dropped
+
+
+def consistent(family: Family, found: list[Constraint], prompts_dir: str | Path | None = None
+               ) -> tuple[list[Constraint], list[str]]:
+    """The constraints that can hold together (`Family.conflict`), in their order, and why each other one was
+    left out. Those whose words state their value ("two strips of lava" for ``lava_strips >= 2``) are kept
+    first, then the rest in order; one that contradicts those kept is left out with the reason, since every
+    level would otherwise be rejected. A constraint no level meets even alone is kept: that is the user's ask,
+    and the measurement reports it."""
+    words_of = _constraint_words(prompts_dir)
+    about = words_of.get(family.vocabulary, {}).get("about", {})
+    request_of = words_of.get("request", {})
+    ranked = sorted(found, key=lambda c: not _states(c, about, request_of))
+    kept: list[Constraint] = []
+    errors: list[str] = []
+    for c in ranked:
+        if family.conflict([c]) is None and (why := family.conflict([*kept, c])) is not None:
+            against = [k for k in kept if family.conflict([k, c]) is not None] or kept
+            others = ", ".join(k.text() for k in against)
+            errors.append(f'"{c.words}" read as {c.text()} contradicts {others} ({why}); left out')
+        else:
+            kept.append(c)
+    return [c for c in found if c in kept], errors
+
+
+def _states(c: Constraint, about: dict[str, Any], request_of: dict[str, Any]) -> bool:
+    """Whether a constraint's quoted words state its value, not only its quantity: the count ("two strips"),
+    a negation for none ("no doors"), or the value's own words ("pick up" for a pickup)."""
+    table = _lookup(about, c.quantity)
+    if isinstance(table, dict):
+        return isinstance(c.value, str) and c.value in table and _speaks_of(c.words, table[c.value])
+    if not isinstance(table, list) or isinstance(c.value, str):
+        return False
+    if c.value == 0 and c.op != ">=":
+        return bool(set(_words(c.words)) & set(request_of.get("negations", ())))
+    return _stated(c.words, table, request_of.get("numbers", {})) == c.value
 
 
 def check(family: Family, spec: EnvSpec, constraints: list[Constraint],

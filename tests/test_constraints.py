@@ -226,6 +226,31 @@ def test_constraints_narrow_the_grammar_of_the_levels():
     assert crafter.allowed()["area"] == [32]
 
 
+def test_of_two_constraints_no_level_meets_together_the_one_its_words_state_is_kept():
+    """The default model read "a room crossed by two strips of lava" as two rooms besides the strips: no level of
+    the language holds both, so every level was rejected. The count the words state wins; the other is left out
+    with the reason, and the grammar is narrowed by the rest."""
+    asked = [Constraint.parse("objective", "pickup", "grab"), Constraint.parse("rooms", ">=2", "a room"),
+             Constraint.parse("lava_strips", ">=2", "two strips of lava")]
+    kept, errors = constraints.consistent(MINIGRID, asked)
+    assert [c.quantity for c in kept] == ["objective", "lava_strips"]
+    assert errors == ['"a room" read as rooms >= 2 contradicts lava_strips >= 2 (no layout of a level meets them '
+                      'all); left out']
+    assert list(_shapes(MINIGRID.narrow(kept))) == ["room"]
+    # both stated: the first is kept ("three rooms" and lava strips: the language has strips in one room only)
+    kept, errors = constraints.consistent(MINIGRID, [Constraint.parse("rooms", ">=3", "three rooms"),
+                                                     Constraint.parse("lava_strips", ">=1", "one strip of lava")])
+    assert [c.quantity for c in kept] == ["rooms"] and "lava_strips >= 1 contradicts rooms >= 3" in errors[0]
+    # "no doors" and a locked door: the negation states its value, the model's reading of "the door" does not
+    kept, _ = constraints.consistent(MINIGRID, [Constraint.parse("locked_doors", ">=1", "the door"),
+                                                Constraint.parse("doors", "0", "no doors")])
+    assert [c.text() for c in kept] == ["doors = 0"]
+    # what no level meets even alone is the user's ask, kept for the measurement to report
+    too_big = Constraint.parse("size", "99", "a 99 room")
+    assert constraints.consistent(MINIGRID, [too_big]) == ([too_big], [])
+    assert constraints.consistent(make_family("crafter"), asked[:1]) == (asked[:1], [])
+
+
 def test_crafter_grammar_is_narrowed_by_what_worlds_measure_not_by_knob_names():
     """"Coal everywhere" once narrowed only the coal knob: a grassland world with common coal still measured *less*
     coal than the original (bench_generate C8). Every world the narrowed grammar can write now meets it."""

@@ -21,7 +21,7 @@ from gymsmith.envs.minigrid import vocab
 from gymsmith.envs.minigrid.census import QUANTITIES, census
 from gymsmith.envs.minigrid.expert import expert_policy
 from gymsmith.envs.minigrid.levels import MiniGridGenEnv, check_spec, make_generated, render_level
-from gymsmith.envs.minigrid.narrow import narrowing
+from gymsmith.envs.minigrid.narrow import contradiction, narrowing
 from gymsmith.envs.minigrid.ranges import around, edit_fields, ladder, smaller, variants
 from gymsmith.envs.minigrid.reach import reach
 from gymsmith.envs.minigrid.spec import (
@@ -302,6 +302,10 @@ class MiniGridFamily(Family):
                 fixed[field] = allowed
         params = [ParamRange(name=f, kind="choice", choices=tuple(v)) for f, v in fixed.items()]
         return type(self)(self.target_env, params)
+
+    def conflict(self, constraints: Sequence[Constraint]) -> str | None:
+        field = contradiction(constraints, self.values())
+        return None if field is None else f"no {field} of a level meets them all"
 
     def values(self) -> dict[str, Any]:
         """Field -> allowed values, after ``--param`` narrowing, plus what the templates print about sizes."""

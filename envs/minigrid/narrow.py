@@ -19,6 +19,12 @@ def _allowed(c: Constraint, domain: list[int]) -> list[int]:
     return [v for v in domain if c.holds(v)]
 
 
+def contradiction(constraints: Sequence[Constraint], values: dict[str, list[Any]]) -> str | None:
+    """The first field no value of which meets every one of ``constraints`` (``rooms >= 2`` leaves the layouts
+    of several rooms, ``lava_strips >= 2`` only the one room), else None."""
+    return next((field for field, left in narrowing(constraints, values).items() if not left), None)
+
+
 def narrowing(constraints: Sequence[Constraint], values: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """Field -> the allowed values left by ``constraints`` (only fields some constraint narrows)."""
     out: dict[str, set[Any]] = {}
