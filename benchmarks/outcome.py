@@ -70,6 +70,8 @@ def run_pair(
     if args.generated_cycles is not None:
         llm["generated_cycles"] = args.generated_cycles
     strategy = {"target_ratio": args.target_ratio, "k_levels": args.k, "llm": llm}
+    if args.cover_skills:
+        strategy["pace"] = {"cover_skills": True}
     config = RunConfig.model_validate({
         "task": {"target_env": args.target},
         "curriculum": curriculum,
@@ -200,6 +202,8 @@ def main() -> None:
                         help="how the llm curriculum turns proposals into a mixture (RunConfig.llm.mixture)")
     parser.add_argument("--generated-cycles", type=int, default=None,
                         help="llm only: cycles on generated levels, then the target alone (EnvGen's schedule)")
+    parser.add_argument("--cover-skills", action="store_true",
+                        help="pacing keeps the target skills a level teaches (pace.cover_skills)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--vec", default="auto", choices=["auto", "dummy", "subproc"])
     parser.add_argument("--policy", default="auto", help="image encoder: auto, nature-cnn, impala")
