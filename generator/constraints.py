@@ -282,6 +282,13 @@ def _excludes_zero(constraint: Constraint) -> bool:
     return not isinstance(constraint.value, str) and not constraint.holds(0)
 
 
+def _only_none(constraint: Constraint) -> bool:
+    """Whether a constraint allows nothing but none: a count of 0 (or at most 0), or the category "none"."""
+    if isinstance(constraint.value, str):
+        return constraint.value == "none"
+    return constraint.holds(0) and not constraint.holds(1)
+
+
 def parse(
     text: str, family: Family, request: str, prompts_dir: str | Path | None = None
 ) -> tuple[list[Constraint], list[str]]:
@@ -298,6 +305,7 @@ def parse(
     said = set(_words(request))
     words_of = _constraint_words(prompts_dir)  # one render of the template per answer
     negations = set(words_of.get("request", {}).get("negations", ()))
+    absence = negations | set(words_of.get("request", {}).get("absence", ()))
     numbers = words_of.get("request", {}).get("numbers", {})
     vocabulary_words = words_of.get(family.vocabulary, {})
     about = vocabulary_words.get("about", {})
@@ -322,6 +330,10 @@ def parse(
             # small models drop the negation ("no keys" -> keys >= 1): the quoted words contradict the value
             errors.append(f'constraints[{i}]: the words "{words}" ask for none, but {quantity} {value} excludes 0; '
                           f'use "0"')
+        elif _only_none(Constraint.parse(quantity, value, words)) and not absence & set(_words(words)):
+            # and the other way round: "trees are very rare" came back as tree = none, which no world meets
+            errors.append(f'constraints[{i}]: the words "{words}" do not ask for none, but {quantity} {value} allows '
+                          f'only none; use the value they ask for')
         elif (off := _off_topic(words, quantity, value, about)) is not None:
             # small models attach a quantity the words never mention ("pick up the blue ball" -> keys_in_boxes)
             errors.append(f'constraints[{i}]: the words "{words}" {off}')

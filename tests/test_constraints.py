@@ -52,6 +52,22 @@ def test_a_negated_request_cannot_become_a_lower_bound():
                              REQUEST)[1] == []
 
 
+def test_none_needs_words_that_ask_for_none():
+    """And the other way round (C7 of bench_generate): "trees are very rare" came back as tree = none, which no
+    Crafter world meets, so every world was rejected. Words of absence ("empty", "calm") ask for none too."""
+    crafter = make_family("crafter")
+    request = "a world where trees are very rare and no cows, a calm place"
+    found, errors = constraints.parse(_answer(("trees are very rare", "tree", "none"), ("no cows", "cows", "none"),
+                                              ("a calm place", "hostiles", "0")), crafter, request)
+    assert [c.text() for c in found] == ["cows = none", "hostiles = 0"]
+    assert errors == ['constraints[0]: the words "trees are very rare" do not ask for none, but tree none allows '
+                      'only none; use the value they ask for']
+    assert [c.text() for c in constraints.parse(_answer(("trees are very rare", "tree", "less")), crafter,
+                                                request)[0]] == ["tree = less"]
+    found, errors = constraints.parse(_answer(("lava", "lava_cells", "0")), MINIGRID, REQUEST)
+    assert not found and "allows only none" in errors[0]
+
+
 def test_a_constraint_must_be_about_what_its_words_say():
     """What the default model wrote in bench_generate (M7, M9, C1): a quantity or an objective the quoted words
     never speak of. Each is dropped with the reason (the repair round sees it); what the words do say is kept."""
