@@ -149,6 +149,29 @@ def from_words(family: Family, request: str, found: list[Constraint],
     return added
 
 
+def as_read(family: Family, request: str, found: list[Constraint],
+            prompts_dir: str | Path | None = None) -> list[Constraint]:
+    """``found`` with what its objective is about read from the request where the model read it otherwise: the
+    object the objective's verb names (`_object`). The default model wrote "put the yellow ball next to the blue
+    box" as a box to move; the thing put is the one after "put". A colour the model gave the object it misread
+    goes with it unless its words name the object read."""
+    words_of = _constraint_words(prompts_dir)
+    family_words = words_of.get(family.vocabulary, {})
+    object_of, about = family_words.get("object_of", {}), family_words.get("about", {})
+    object_q, color_q = object_of.get("object"), object_of.get("color")
+    mine = {c.quantity: c for c in found if c.quantity in (object_q, color_q)}
+    if object_q not in mine:
+        return found
+    others = [c for c in found if c.quantity not in mine]
+    read = {c.quantity: c for c in _object(_words(request), others, about, object_of, family.quantities())}
+    if object_q not in read or read[object_q].value == mine[object_q].value:
+        return found
+    said = about.get(object_q, {}).get(read[object_q].value, [])
+    if color_q in mine and color_q not in read and _speaks_of(mine[color_q].words, said):
+        read[color_q] = mine[color_q]
+    return [c for c in found if c.quantity not in mine] + [read[q] for q in (object_q, color_q) if q in read]
+
+
 def _dimensions(tokens: list[str], dimensions: dict[str, Any], allowed: list[str]) -> list[Constraint]:
     """A square side the request states ("a tiny 5x5 room", "32 by 32 cells") as the family's size quantity,
     where the model listed none and the request states one side."""
@@ -376,6 +399,7 @@ def ask(
         found2, errors2 = parse(text2, family, request, prompts_dir)
         if len(found2) >= len(found):
             found, errors = found2, errors2
+    found = as_read(family, request, found, prompts_dir)
     kept, dropped = consistent(family, found + from_words(family, request, found, prompts_dir), prompts_dir)
     return kept, calls, errors + dropped
 

@@ -174,6 +174,30 @@ def test_what_the_objective_is_about_is_read_from_the_words_after_its_verb():
     assert family.allowed()["objective"] == ["pickup"]
 
 
+def test_an_object_the_model_misread_is_replaced_by_the_one_the_verb_names():
+    """bench_generate M11: "put the yellow ball next to the blue box" was listed as a box to move, so its levels
+    trained moving the box. The verb's object wins; a colour the model gave goes with the object it belongs to."""
+    put = Constraint.parse("objective", "put_near", "put")
+
+    def read(request: str, *found: Constraint) -> list[str]:
+        return sorted(c.text() for c in constraints.as_read(MINIGRID, request, [put, *found]))
+
+    request = "put the yellow ball next to the blue box"
+    assert read(request, Constraint.parse("target", "box", "blue box"), Constraint.parse("target_color", "blue",
+                                                                                         "blue box")) == [
+        "objective = put_near", "target = ball", "target_color = yellow"]
+    assert read("put the ball next to the blue box", Constraint.parse("target", "box", "blue box"),
+                Constraint.parse("target_color", "blue", "blue box")) == ["objective = put_near", "target = ball"]
+    assert read("put the ball next to the box", Constraint.parse("target", "box", "box"),
+                Constraint.parse("target_color", "red", "the ball")) == [
+        "objective = put_near", "target = ball", "target_color = red"]
+    same = [Constraint.parse("target", "ball", "yellow ball")]
+    assert read(request, *same) == ["objective = put_near", "target = ball"]  # agreed: the model's stands
+    box = Constraint.parse("target", "box", "box")
+    assert read("put the ball near the key, then place the box by the door", box) == [
+        "objective = put_near", "target = box"]  # two verbs' objects: nothing read, nothing replaced
+
+
 def test_an_objective_must_be_quoted_with_its_own_words():
     """bench_generate M14: "a ball blocks the locked door: move it, unlock the door and reach the goal" was listed
     as ``objective = pickup`` quoting "move it", and every level trained a pickup. A value with words of its own
