@@ -399,8 +399,8 @@ def ask(
         found2, errors2 = parse(text2, family, request, prompts_dir)
         if len(found2) >= len(found):
             found, errors = found2, errors2
-    found = as_read(family, request, found, prompts_dir)
-    kept, dropped = consistent(family, found + from_words(family, request, found, prompts_dir), prompts_dir)
+    found = as_read(family, request, found + from_words(family, request, found, prompts_dir), prompts_dir)
+    kept, dropped = consistent(family, found, prompts_dir)
     return kept, calls, errors + dropped
 
 

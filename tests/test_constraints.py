@@ -193,6 +193,11 @@ def test_an_object_the_model_misread_is_replaced_by_the_one_the_verb_names():
         "objective = put_near", "target = ball", "target_color = red"]
     same = [Constraint.parse("target", "ball", "yellow ball")]
     assert read(request, *same) == ["objective = put_near", "target = ball"]  # agreed: the model's stands
+    # as the model wrote it: no objective listed (read from "put" afterwards), the box with the ball's colour
+    answer = _answer(("blue box", "target", "box"), ("yellow", "target_color", "yellow"))
+    client = LLMClient(FakeListChatModel(responses=[answer]), backend="fake", use_cache=False)
+    assert sorted(c.text() for c in constraints.ask(client, MINIGRID, request)[0]) == [
+        "objective = put_near", "target = ball", "target_color = yellow"]
     box = Constraint.parse("target", "box", "box")
     assert read("put the ball near the key, then place the box by the door", box) == [
         "objective = put_near", "target = box"]  # two verbs' objects: nothing read, nothing replaced
