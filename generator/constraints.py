@@ -129,7 +129,8 @@ def from_words(family: Family, request: str, found: list[Constraint],
     request = " ".join(w for w in request_words if w not in theirs)
     said = family_words.get("about_request", {})
     negations = request_of.get("negations", [])
-    bounds = {k: request_of.get(k, []) for k in ("at_most", "comparatives")}
+    bounds = {k: request_of.get(k, []) for k in ("at_most", "comparatives", "articles", "absence", "negations")}
+    bounds["whole"] = family_words.get("whole", [])
     added = _counted(vocabulary, request_words, found, about, {**numbers, **dict.fromkeys(negations, 0)}, said,
                      bounds)
     for quantity, table in about.items():
@@ -239,20 +240,35 @@ def _counted(vocabulary: dict[str, list[str]], tokens: list[str], found: list[Co
     request must state one count for it, and hold the words the quantity needs in a request (``about_request``:
     a starting item needs "start"); ``>=`` because a level holding more than the user counted still holds what
     they asked for, ``<=`` after the word of an upper bound ("at most"); a count after a comparative ("more than
-    two") is left to the model."""
+    two") is left to the model. What a count counts ends where the next count (a number, a negation, an
+    article) begins: "four rooms, a key" is no four keys, "a room without lava" no lava room. An article counts
+    one where nothing else counts the quantity ("starts with a stone pickaxe"), and not after a negation
+    ("without a door"), or before words of absence or of the level itself ("a calm world", "a big room")."""
     listed = {c.quantity for c in found}
     request = " ".join(tokens)
     counts: dict[str, dict[int, str]] = {}  # quantity -> count -> the words stating it
+    weak: dict[str, dict[int, str]] = {}  # the same, stated by an article
     bounded: set[str] = set()  # quantities whose count is an upper bound
+
+    def number(token: str) -> int | None:
+        return numbers.get(token, int(token) if token.isdigit() else None)
+
     for i, token in enumerate(tokens):
-        n = numbers.get(token, int(token) if token.isdigit() else None)
+        article = token in bounds["articles"]
+        n = 1 if article else number(token)
         if n is None:
             continue
         before = tokens[i - 1] if i > 0 else ""
-        if before in bounds["comparatives"]:
+        if before in bounds["comparatives"] or (article and before in bounds["negations"]):
             continue
-        below = before in bounds["at_most"]
+        below = before in bounds["at_most"] and not article
         after = tokens[i + 1: i + 1 + COUNTED_WINDOW]
+        # what a count counts ends where the next count begins ("four rooms, a key": the key is not four)
+        ends = [j for j, w in enumerate(after) if number(w) is not None or w in bounds["articles"]
+                and not (j == 0 and token in bounds["negations"])]  # "without a door" counts no door
+        after = after[: min(ends, default=len(after))]
+        if article and any(w in bounds["absence"] or _speaks_of(w, bounds["whole"]) for w in after):
+            continue  # "a calm world", "a big room": the level itself, not a count
         spoken = {q: sum(_speaks_of(w, said) for w in after) for q, said in about.items()
                   if isinstance(said, list) and q in vocabulary}
         most = max(spoken.values(), default=0)
@@ -263,11 +279,11 @@ def _counted(vocabulary: dict[str, list[str]], tokens: list[str], found: list[Co
         for q in top if len(top) == 1 else whole:
             if most and q not in listed and _off_topic(request, q, "", about_request) is None:
                 last = max(j for j, w in enumerate(after) if _speaks_of(w, about[q]))
-                counts.setdefault(q, {})[n] = " ".join(tokens[i - below: i + 2 + last])
+                (weak if article else counts).setdefault(q, {})[n] = " ".join(tokens[i - below: i + 2 + last])
                 if below:
                     bounded.add(q)
     out = []
-    for quantity, stated in counts.items():
+    for quantity, stated in {**counts, **{q: n for q, n in weak.items() if q not in counts}}.items():
         if len(stated) != 1:
             continue  # "two keys or three keys": the request states no one count
         [(n, words)] = stated.items()

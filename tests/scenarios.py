@@ -73,6 +73,13 @@ GENERATE_SCENARIOS: dict[str, tuple[Path, list[str]]] = {
         ["two rivers of lava to cross, each with one gap, then reach the goal", "--family", "minigrid", "-n", "2",
          "--goals", "0", "--seed", "0"],
     ),
+    # An unseen request the model reads as two constraints no level holds together ("a room" as two rooms, and two
+    # strips of lava): the stated one is kept, the other left out with the reason (`constraints.consistent`).
+    "generate_contradiction": (
+        CASSETTES / "generate_contradiction_qwen.json",
+        ["grab the yellow key in a room crossed by two strips of lava", "--family", "minigrid", "-n", "2",
+         "--goals", "0", "--seed", "0"],
+    ),
     # Rendering worlds, without the constraint step (the lava scenario covers it): for this request the default
     # model's constraints asked for a starting iron pickaxe and so rejected every world it wrote.
     "generate_crafter": (

@@ -117,7 +117,7 @@ def test_an_objective_the_model_left_out_is_read_from_the_request_when_its_words
     assert read("put the red ball next to the green key") == ["objective = put_near"]
     assert read("an empty room: the agent just walks to the green goal square") == ["objective = goal"]  # 2 to 1
     assert read("get to the goal") == []  # a tie
-    assert read("two small rooms with a locked door") == ["rooms >= 2"]  # no objective words (a count, below)
+    assert read("two small rooms with a locked door") == ["rooms >= 2", "doors >= 1"]  # no objective words
     assert read("pick up the key", Constraint.parse("objective", "goal", "the key")) == []  # the model's stands
     open_doors = Constraint.parse("open_doors", ">=1", "open doors")
     assert read("rooms joined by open doors", open_doors) == []  # its words belong to open_doors
@@ -145,8 +145,15 @@ def test_a_count_the_model_left_out_is_read_from_the_request_when_its_words_name
     assert [c.text() for c in constraints.from_words(make_family("crafter"), "a world 32 by 32 cells", [])] == [
         "area = 32"]
     assert read("a 7x9 room") == [] and read("a 30x30 room") == []  # not square; not a size the language has
-    assert [c.text() for c in constraints.from_words(make_family("crafter"), "the agent starts with a wood pickaxe "
-                                                     "and 5 wood", [])] == ["start_wood >= 5"]
+    crafter = make_family("crafter")
+    assert [c.text() for c in constraints.from_words(crafter, "the agent starts with a wood pickaxe and 5 wood",
+                                                     [])] == ["start_wood >= 5", "start_wood_pickaxe >= 1"]
+    # an article counts one (bench_generate C8: "starts with a stone pickaxe" came back without it), where no
+    # number counts the thing, not after a negation, and not for the level itself or what it lacks
+    assert read("a chain of four rooms, a key in the first") == ["rooms >= 4", "keys >= 1"]
+    assert read("without a door, reach the goal in a room with a box") == ["doors = 0", "boxes >= 1"]
+    assert read("a room without lava") == ["lava_cells = 0"] and read("a big room, a 5x5 room") == ["size = 5"]
+    assert constraints.from_words(crafter, "a calm world", []) == []
     assert read("two keys or three keys") == []  # two counts
     assert read("three walls", Constraint.parse("wall_strips", "1", "three walls")) == []  # the model's stands
     [walls] = constraints.from_words(MINIGRID, "cross three walls, each with a single opening", [])[:1]
@@ -210,7 +217,7 @@ def test_an_objective_must_be_quoted_with_its_own_words():
     request = "a ball blocks the locked door: move it, unlock the door and reach the goal"
     found, errors = constraints.parse(_answer(("move it", "objective", "pickup")), MINIGRID, request)
     assert found == [] and "do not speak of objective pickup" in errors[0]
-    assert [c.text() for c in constraints.from_words(MINIGRID, request, found)] == ["objective = goal"]
+    assert [c.text() for c in constraints.from_words(MINIGRID, request, found)] == ["balls >= 1", "objective = goal"]
     kept, _ = constraints.parse(_answer(("pick up the key", "objective", "pickup")), MINIGRID, "pick up the key")
     assert [c.text() for c in kept] == ["objective = pickup"]
 

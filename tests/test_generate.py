@@ -89,6 +89,34 @@ def test_a_level_the_schema_refuses_in_both_rounds_is_replaced_by_its_nearest_va
         env.close()
 
 
+def test_two_constraints_no_level_holds_together_leave_the_stated_one_and_levels_that_meet_it(tmp_path):
+    """Recorded from the default model on a request no test or example names: it read "a room" as two rooms or
+    more beside "two strips of lava", which no level of the language holds (strips cross one room), so every
+    level was rejected. The strips and the objective the words state are kept, the rooms left out with the reason,
+    and the accepted levels hold what was asked, measured on the built grid and mission."""
+    import gymnasium as gym
+
+    from gymsmith.envs.minigrid.census import strips
+
+    result = _generate("generate_contradiction", tmp_path)
+    assert result.exit_code == 0, result.output
+    index = _check_output(tmp_path, "minigrid")
+    asked = {c["quantity"]: c["text"] for c in index["constraints"]}
+    assert asked["lava_strips"] == "lava_strips >= 2" and asked["objective"] == "objective = pickup"
+    assert asked["target"] == "target = key" and asked["target_color"] == "target_color = yellow"
+    assert "rooms" not in asked
+    assert any("rooms >= 2 contradicts lava_strips >= 2" in e and e.endswith("left out")
+               for e in index["constraint_errors"])
+    assert index["accepted"] and all(entry["constraints_met"] for entry in index["accepted"])
+    for entry in index["accepted"]:
+        env = gym.make("gymsmith/MiniGridGen-v0", spec=entry["spec"])
+        for seed in range(3):
+            env.reset(seed=seed)
+            assert sum(kind == "lava" for kind, _ in strips(env.unwrapped.grid)) >= 2
+            assert env.unwrapped.mission.startswith("pick up the yellow key")
+        env.close()
+
+
 def test_generate_lists_the_requests_constraints_and_checks_them_on_sampled_levels(tmp_path):
     """The issue's example, recorded from the default model: lava and no doors. The 0.5B model first wrote "no doors
     or keys" as doors >= 1 and keys >= 1; those are refused and repaired, never checked as lower bounds. Whatever
