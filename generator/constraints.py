@@ -264,8 +264,8 @@ def _counted(vocabulary: dict[str, list[str]], tokens: list[str], found: list[Co
         below = before in bounds["at_most"] and not article
         after = tokens[i + 1: i + 1 + COUNTED_WINDOW]
         # what a count counts ends where the next count begins ("four rooms, a key": the key is not four)
-        ends = [j for j, w in enumerate(after) if number(w) is not None or w in bounds["articles"]
-                and not (j == 0 and token in bounds["negations"])]  # "without a door" counts no door
+        ends = [j for j, w in enumerate(after) if number(w) is not None
+                or (w in bounds["articles"] and not (j == 0 and token in bounds["negations"]))]  # "without a door"
         after = after[: min(ends, default=len(after))]
         if article and any(w in bounds["absence"] or _speaks_of(w, bounds["whole"]) for w in after):
             continue  # "a calm world", "a big room": the level itself, not a count
