@@ -12,8 +12,9 @@ the reason, as ``gymsmith generate`` does with a request's constraints.
 
 With ``pace.cover_skills`` (off by default until measured), fitting keeps what a level teaches: among the easier
 versions that fit, those that still need the target skills the level needs (a smaller locked room) come before
-those that do not; and an answer whose levels, as written, never need a skill the solver uses on the target gets
-one of them sent back in the same revision call (`missing_skills`).
+those that do not, and where none fits, the smallest that keeps them trains (the skill's floor); and an answer
+whose levels, as written, never need a skill the solver uses on the target gets one of them sent back in the
+same revision call (`missing_skills`).
 """
 
 from __future__ import annotations
@@ -111,11 +112,18 @@ def accept_proposal(
         # the hardest easier version that fits, among those that still teach the target's skills this level
         # teaches (a smaller locked-door room before a smaller room without the lock), else among all
         if pace.cover_skills:
-            measured = [(steps_of(e), e) for e in [*family.easier(spec), *family.smaller(spec)]]
-            fitting = [e for steps, e in sorted(measured, key=lambda m: -(m[0] or 0.0))
-                       if steps is None or steps <= limit[0]]
+            measured = sorted([(steps_of(e), e) for e in [*family.easier(spec), *family.smaller(spec)]],
+                              key=lambda m: -(m[0] or 0.0))
+            fitting = [e for steps, e in measured if steps is None or steps <= limit[0]]
             kept = skills_of(spec)
-            fitting = [e for e in fitting if kept <= skills_of(e)] + fitting
+            keeping = [e for e in fitting if kept <= skills_of(e)]
+            if kept and not keeping:
+                # the skill's floor: no version that keeps it fits yet (a target whose smallest locked level takes
+                # the expert 18 steps, where the pace allows 13 at success 0), so the smallest that keeps it
+                # trains, rather than a version without the skill for as long as the agent cannot succeed
+                keeping = [e for steps, e in reversed(measured) if steps is not None and steps != float("inf")
+                           and kept <= skills_of(e)][:1]
+            fitting = keeping + fitting
         else:
             fitting = [e for e in reversed(family.easier(spec)) if fits(e) is None]
         for easier in fitting:

@@ -84,7 +84,8 @@ class PaceSettings(_Model):
     #: Level seeds the solver is run on, per level and for the target.
     seeds: int = Field(default=4, ge=1, le=64)
     #: Keep the target's skills: a too-hard level trains as the hardest fitting version that still needs the
-    #: target skills it needs (a smaller locked room before a lock-free one), and one level of an answer whose
+    #: target skills it needs (a smaller locked room before a lock-free one; where none fits, the smallest that
+    #: still needs them), and one level of an answer whose
     #: levels never need a skill the solver uses on the target is sent back (the default model wrote no locked
     #: door for a target whose first skill is picking up a key, and pacing dropped the lock of the ones that had
     #: one). Off by default: on, the demo (`make demo`) reached 0.60 instead of 0.96-1.00 (one run); its effect on

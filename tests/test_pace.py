@@ -181,3 +181,26 @@ def test_an_answer_whose_levels_never_teach_a_target_skill_is_sent_back_once():
                              settings=LLMCurriculumSettings())  # off by default
     strategy.decide([Feedback(cycle=0, target_success=0.0)])
     assert [c.template for c in client.calls] == ["env_proposal.j2"]
+
+
+def test_where_no_version_that_keeps_a_target_skill_fits_the_smallest_that_keeps_it_trains():
+    """The target's own corridor, written by the LLM at target success 0: every version with the locked door takes
+    the expert more steps than the pace allows (the smallest about 19, the allowance 13), so it trained lock-free
+    and the key was never in the LLM's levels. With ``cover_skills`` the skill's floor trains instead; off, the
+    hardest fitting version without the lock, as before."""
+    corridor = {**KEYCORRIDOR.target_spec().model_dump(mode="json"), "name": "corridor"}
+    limit = step_limit(KEYCORRIDOR, None, PaceSettings())[0]
+
+    def trained(cover: bool) -> MiniGridLevelSpec:
+        client = LLMClient(_Recording(responses=[json.dumps({"rationale": "r", "levels": [corridor]})]),
+                           backend="fake", use_cache=False)
+        strategy = LLMCurriculum(KEYCORRIDOR, KEYCORRIDOR.task(), Proposer(client, family=KEYCORRIDOR, k=1),
+                                 settings=LLMCurriculumSettings(), pace=PaceSettings(cover_skills=cover))
+        [level] = [e.source for e in strategy.decide([Feedback(cycle=0, target_success=0.0)]).mixture.entries[1:]]
+        return level
+
+    floor, fitted = trained(True), trained(False)
+    assert "picked_up_key" in KEYCORRIDOR.solution_events(floor, range(4))
+    assert limit < KEYCORRIDOR.solution_steps(floor, range(4)) < KEYCORRIDOR.solution_steps(None, range(4))
+    assert "picked_up_key" not in KEYCORRIDOR.solution_events(fitted, range(4))
+    assert KEYCORRIDOR.solution_steps(fitted, range(4)) <= limit
