@@ -85,11 +85,10 @@ class PaceSettings(_Model):
     seeds: int = Field(default=4, ge=1, le=64)
     #: Keep the target's skills: a too-hard level trains as the hardest fitting version that still needs the
     #: target skills it needs (a smaller locked room before a lock-free one; where none fits, the smallest that
-    #: still needs them), and one level of an answer whose
-    #: levels never need a skill the solver uses on the target is sent back (the default model wrote no locked
-    #: door for a target whose first skill is picking up a key, and pacing dropped the lock of the ones that had
-    #: one). Off by default: on, the demo (`make demo`) reached 0.60 instead of 0.96-1.00 (one run); its effect on
-    #: such targets is not measured yet.
+    #: still needs them), and one level of an answer whose levels never need a skill the solver uses on the
+    #: target is sent back. Off by default: on, the demo (`make demo`) reached 0.60 instead of 0.96-1.00 (one
+    #: run), and on the suite's key-and-corridor target it changed nothing (BENCHMARKS.md: the default model
+    #: wrote no lock even when asked, and replay gives an unsolved locked level little weight).
     cover_skills: bool = False
 
 
