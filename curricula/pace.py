@@ -49,6 +49,11 @@ def _skill(event: str) -> str:
     return re.sub(r"_\d+$", "", event)
 
 
+def _skills(family: Family, spec: EnvSpec | None, seeds: int) -> set[str]:
+    """The skills the family's solver uses on a level (``None``: on the target); none without a solver."""
+    return {_skill(e) for e in family.solution_events(spec, range(seeds)) or ()}
+
+
 def missing_skills(family: Family, task: TaskSpec, levels: list[EnvSpec], seeds: int) -> list[str]:
     """The target's skills its solver uses (`Family.solution_events`) that the solver uses on none of ``levels``,
     in the task's order; none when the family has no solver. A level teaches what solving it takes: a curriculum
@@ -56,7 +61,7 @@ def missing_skills(family: Family, task: TaskSpec, levels: list[EnvSpec], seeds:
     needed = family.solution_events(None, range(seeds))
     if not needed:
         return []
-    taught = {_skill(e) for spec in levels for e in family.solution_events(spec, range(seeds)) or ()}
+    taught = set().union(*(_skills(family, spec, seeds) for spec in levels))
     skills = [_skill(s) for s in task.skills if s in needed]
     return [s for s in dict.fromkeys(skills) if s not in taught]
 
@@ -131,14 +136,9 @@ def accept_proposal(
                 return easier, why  # possibly one already taken: then the level adds nothing new
         return None, why
 
-    needed: set[str] | None = None
-
     def skills_of(spec: EnvSpec) -> set[str]:
         """The target's skills the solver uses on ``spec``."""
-        nonlocal needed
-        if needed is None:
-            needed = {_skill(e) for e in family.solution_events(None, range(pace.seeds)) or ()}
-        return {_skill(e) for e in family.solution_events(spec, range(pace.seeds)) or ()} & needed
+        return _skills(family, spec, pace.seeds) & _skills(family, None, pace.seeds)
 
     accepted: list[EnvSpec] = []
     written: list[EnvSpec] = []  # the levels that train, as the LLM wrote them

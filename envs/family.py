@@ -191,7 +191,9 @@ class Family(ABC):
     def solution_events(self, spec: EnvSpec | None, seeds: Sequence[int]) -> set[str] | None:
         """The events (``info["events"]``) of the family's solver's solved episodes on a level (``None``: on the
         target); None when the family has no solver. What the solver does on the target and on none of a
-        curriculum's levels is a skill those levels never teach (`curricula.pace.missing_skills`)."""
+        curriculum's levels is a skill those levels never teach (`curricula.pace.missing_skills`). Pacing asks
+        again for the same levels and the target, after `solution_steps`: a family whose solver is slow keeps its
+        runs."""
         return None
 
     @classmethod

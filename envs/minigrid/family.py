@@ -120,6 +120,11 @@ def scan_target(env_id: str, seed: int = 0) -> dict[str, Any]:
         env.close()
 
 
+#: Levels whose expert episodes a family keeps (oldest dropped first): a run's curriculum asks about a few
+#: dozen levels per cycle.
+EXPERT_RUNS_KEPT = 512
+
+
 class MiniGridFamily(Family):
     """MiniGrid levels (`MiniGridLevelSpec`); targets are any registered MiniGrid id."""
 
@@ -136,6 +141,9 @@ class MiniGridFamily(Family):
     def __init__(self, target_env: str, params: Any = ()) -> None:
         super().__init__(target_env, params)
         self._fixed = {p.name: restrict(MiniGridLevelSpec, p, tuple(LEVEL_VALUES)) for p in self.params}
+        #: Expert episodes already run, by level and seeds: pacing asks for a level's steps and then its events,
+        #: and for the target's every cycle; the expert is deterministic per seed, so each is run once.
+        self._runs: dict[tuple[str | None, tuple[int, ...]], list[tuple[int, int, bool, set[str]]] | None] = {}
 
     @classmethod
     def handles(cls, env_id: str) -> bool:
@@ -206,6 +214,14 @@ class MiniGridFamily(Family):
 
     def _expert_runs(self, spec: EnvSpec | None, seeds: Sequence[int]) -> list[tuple[int, int, bool, set[str]]] | None:
         """(steps, step limit, solved, events) of one expert episode per seed; None when a seed cannot be built."""
+        key = (None if spec is None else spec.model_dump_json(), tuple(int(s) for s in seeds))
+        if key not in self._runs:
+            if len(self._runs) >= EXPERT_RUNS_KEPT:
+                self._runs.pop(next(iter(self._runs)))
+            self._runs[key] = self._run_expert(spec, key[1])
+        return self._runs[key]
+
+    def _run_expert(self, spec: EnvSpec | None, seeds: Sequence[int]) -> list[tuple[int, int, bool, set[str]]] | None:
         import minigrid  # noqa: F401  (registers the target ids)
 
         runs = []

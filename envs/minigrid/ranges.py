@@ -70,24 +70,35 @@ def around(spec: MiniGridLevelSpec, rng: np.random.Generator, name: str) -> Mini
     return spec.model_copy(update={"name": name})
 
 
-def ladder(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
-    """Easiest first: every knob at its easiest, then all knobs raised together, ending at the target itself."""
-    knobs = _knobs(spec)
+def _rungs(knobs: dict[str, tuple[int, int]]) -> np.ndarray:
+    """Where the rungs sit between every knob's easiest value (0) and the level's own (1), both ends included."""
     span = max([hi - lo for lo, hi in knobs.values()] + [1])
-    steps = max(2, min(LADDER_STEPS, span + 1))
+    return np.linspace(0.0, 1.0, max(2, min(LADDER_STEPS, span + 1)))
+
+
+def _between(knobs: dict[str, tuple[int, int]], t: float) -> dict[str, Any]:
+    return {k: int(round(lo + t * (hi - lo))) for k, (lo, hi) in knobs.items()}
+
+
+def _distinct(levels: list[MiniGridLevelSpec | None], seen: set[str]) -> list[MiniGridLevelSpec]:
+    """The levels in order, each level that uses the same values as one before it (or as ``seen``) left out."""
     out: list[MiniGridLevelSpec] = []
-    seen: set[str] = set()
-    for i, t in enumerate(np.linspace(0.0, 1.0, steps)):
-        if i == steps - 1:
-            level: MiniGridLevelSpec | None = spec.model_copy(update={"name": f"{spec.name}-target"[:60]})
-        else:
-            values: dict[str, Any] = {k: int(round(lo + t * (hi - lo))) for k, (lo, hi) in knobs.items()}
-            values.update({f: getattr(spec, f) and t >= 0.5 for f in ("key_in_box", "blocked")})
-            level = _level(spec, values, f"{spec.name}-{i}"[:60])
+    for level in levels:
         if level is not None and str(level.used()) not in seen:
             seen.add(str(level.used()))
             out.append(level)
     return out
+
+
+def ladder(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
+    """Easiest first: every knob at its easiest, then all knobs raised together, ending at the target itself."""
+    knobs = _knobs(spec)
+    levels: list[MiniGridLevelSpec | None] = []
+    for i, t in enumerate(_rungs(knobs)[:-1]):
+        values = _between(knobs, t)
+        values.update({f: getattr(spec, f) and t >= 0.5 for f in ("key_in_box", "blocked")})
+        levels.append(_level(spec, values, f"{spec.name}-{i}"[:60]))
+    return _distinct([*levels, spec.model_copy(update={"name": f"{spec.name}-target"[:60]})], set())
 
 
 #: Knobs that set how big a level is, not what is in it.
@@ -98,16 +109,8 @@ def smaller(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
     """The level's own things (locks, strips, objects) in smaller rooms, smallest first: the ladder lowers counts
     with sizes, so its small rungs lose the locked door a level was written to teach."""
     knobs = {k: v for k, v in _knobs(spec).items() if k in SIZE_KNOBS}
-    span = max([hi - lo for lo, hi in knobs.values()] + [0])
-    out: list[MiniGridLevelSpec] = []
-    seen = {str(spec.used())}
-    for i, t in enumerate(np.linspace(0.0, 1.0, max(2, min(LADDER_STEPS, span + 1)))[:-1]):
-        level = _level(spec, {k: int(round(lo + t * (hi - lo))) for k, (lo, hi) in knobs.items()},
-                       f"{spec.name}-small{i}"[:60])
-        if level is not None and str(level.used()) not in seen:
-            seen.add(str(level.used()))
-            out.append(level)
-    return out
+    levels = [_level(spec, _between(knobs, t), f"{spec.name}-small{i}"[:60]) for i, t in enumerate(_rungs(knobs)[:-1])]
+    return _distinct(levels, {str(spec.used())})
 
 
 def variants(spec: MiniGridLevelSpec) -> list[MiniGridLevelSpec]:
